@@ -1,0 +1,1 @@
+"""SOP domain: definitions, loading/validation, matching a call against an SOP, and comparison."""
