@@ -1,0 +1,1 @@
+"""Talktrack: conversation intelligence and coaching for B2B sales teams."""

@@ -1,0 +1,104 @@
+"""REST: /api/v1/calls."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, UploadFile, status
+from pydantic import ValidationError
+
+from app.calls import service as calls_service
+from app.calls import storage
+from app.calls.models import CallStatus
+from app.calls.schemas import CallAccepted, CallList, CallMeta, CallRead
+from app.config import get_settings
+from app.deps import CurrentUser, PageDep, SessionDep
+from app.errors import Unprocessable
+
+router = APIRouter(prefix="/api/v1/calls", tags=["calls"])
+
+
+def _meta(**fields: object) -> CallMeta:
+    try:
+        return CallMeta(**{k: v for k, v in fields.items() if v not in (None, "")})
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise Unprocessable(f"Invalid call metadata: {problems}") from exc
+
+
+@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=CallAccepted)
+def upload_call(
+    session: SessionDep,
+    user: CurrentUser,
+    file: Annotated[UploadFile, File(description="audio or transcript file")],
+    title: Annotated[str | None, Form(max_length=300)] = None,
+    rep: Annotated[str | None, Form(max_length=254)] = None,
+    team: Annotated[str | None, Form(max_length=120)] = None,
+    occurred_at: Annotated[datetime | None, Form()] = None,
+    language: Annotated[str | None, Form(max_length=8)] = None,
+    deal_ref: Annotated[str | None, Form(max_length=120)] = None,
+    account_ref: Annotated[str | None, Form(max_length=120)] = None,
+    sop_id: Annotated[str | None, Form(max_length=100)] = None,
+    call_type: Annotated[str | None, Form(max_length=60)] = None,
+    rep_channel: Annotated[str | None, Form(max_length=8)] = None,
+) -> CallAccepted:
+    """Upload a recording or a transcript; processing continues in the background (202)."""
+    meta = _meta(
+        title=title, rep=rep, team=team, occurred_at=occurred_at, language=language, deal_ref=deal_ref,
+        account_ref=account_ref, sop_id=sop_id, call_type=call_type, rep_channel=rep_channel,
+    )
+    staged = storage.stage(storage.iter_file(file.file), max_bytes=get_settings().max_upload_bytes)
+    try:
+        accepted = calls_service.accept_upload(
+            session=session, user=user, staged=staged, filename=file.filename or "", meta=meta
+        )
+    except BaseException:
+        storage.discard(staged)
+        raise
+    call = accepted.call
+    detail = (
+        f"Already uploaded as call {call.id}; not processed again."
+        if accepted.duplicate
+        else f"Accepted; follow progress at /api/v1/calls/{call.id}."
+    )
+    return CallAccepted(id=call.id, status=call.status, duplicate=accepted.duplicate, detail=detail)
+
+
+@router.get("", response_model=CallList)
+def list_calls(
+    session: SessionDep,
+    user: CurrentUser,
+    page: PageDep,
+    rep_id: int | None = None,
+    team_id: int | None = None,
+    status_: Annotated[CallStatus | None, Query(alias="status")] = None,
+    language: Annotated[str | None, Query(max_length=8)] = None,
+    occurred_from: datetime | None = None,
+    occurred_to: datetime | None = None,
+) -> CallList:
+    items, total = calls_service.list_calls(
+        session=session, user=user, offset=page.offset, limit=page.page_size, rep_id=rep_id,
+        team_id=team_id, status=status_, language=language, occurred_from=occurred_from,
+        occurred_to=occurred_to,
+    )
+    return CallList(
+        items=[CallRead.model_validate(c) for c in items], total=total, page=page.page, page_size=page.page_size
+    )
+
+
+@router.get("/{call_id}", response_model=CallRead)
+def get_call(call_id: int, session: SessionDep, user: CurrentUser) -> CallRead:
+    return CallRead.model_validate(calls_service.get_call(session=session, call_id=call_id, user=user))
+
+
+@router.post("/{call_id}/reprocess", status_code=status.HTTP_202_ACCEPTED, response_model=CallRead)
+def reprocess_call(call_id: int, session: SessionDep, user: CurrentUser) -> CallRead:
+    call = calls_service.get_call(session=session, call_id=call_id, user=user)
+    return CallRead.model_validate(calls_service.reprocess(session=session, call=call))
+
+
+@router.delete("/{call_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_call(call_id: int, session: SessionDep, user: CurrentUser) -> None:
+    call = calls_service.get_call(session=session, call_id=call_id, user=user)
+    calls_service.delete_call(session=session, call=call)

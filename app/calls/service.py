@@ -1,0 +1,255 @@
+"""Calls: accept uploads, list and read them within the caller's permissions, reprocess, delete."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, delete, event, false, func, select, true
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app import jobs
+from app.calls import sniff, storage
+from app.calls.exceptions import CallNotFound, CallNotReprocessable, InvalidTranscript, UnsupportedUpload
+from app.calls.models import Call, CallAsr, CallStatus, SourceKind
+from app.calls.schemas import CallMeta
+from app.config import get_settings
+from app.errors import Forbidden, PayloadTooLarge, Unprocessable
+from app.transcripts.formats import ParsedTranscript, TranscriptFormatError, parse_transcript
+from app.transcripts.models import UtteranceRow
+from app.users import service as users_service
+from app.users.models import Role, TeamRelation, User
+
+log = logging.getLogger(__name__)
+
+FIRST_TASK = {SourceKind.audio: "asr.transcribe", SourceKind.transcript: "transcript.parse"}
+
+
+@dataclass(frozen=True)
+class Accepted:
+    call: Call
+    duplicate: bool
+
+
+def visible_filter(user: User) -> ColumnElement[bool]:
+    """Which calls a user may see: admins all; managers/trainers their teams; reps their own."""
+    if user.role == Role.admin:
+        return true()
+    if user.role == Role.rep:
+        return Call.rep_id == user.id
+    relation = TeamRelation.manager if user.role == Role.manager else TeamRelation.trainer
+    team_ids = user.team_ids(relation)
+    return Call.team_id.in_(team_ids) if team_ids else false()
+
+
+def get_call(*, session: Session, call_id: int, user: User | None = None) -> Call:
+    """A call the user may see; 404 otherwise (never reveal that it exists)."""
+    query = select(Call).where(Call.id == call_id)
+    if user is not None:
+        query = query.where(visible_filter(user))
+    call = session.scalar(query)
+    if call is None:
+        raise CallNotFound(f"Call {call_id} does not exist or is not visible to you.")
+    return call
+
+
+def list_calls(
+    *,
+    session: Session,
+    user: User,
+    offset: int,
+    limit: int,
+    rep_id: int | None = None,
+    team_id: int | None = None,
+    status: str | None = None,
+    language: str | None = None,
+    occurred_from: datetime | None = None,
+    occurred_to: datetime | None = None,
+) -> tuple[list[Call], int]:
+    conditions = [visible_filter(user)]
+    if rep_id is not None:
+        conditions.append(Call.rep_id == rep_id)
+    if team_id is not None:
+        conditions.append(Call.team_id == team_id)
+    if status is not None:
+        conditions.append(Call.status == status)
+    if language is not None:
+        conditions.append(Call.language == language)
+    if occurred_from is not None:
+        conditions.append(Call.occurred_at >= occurred_from)
+    if occurred_to is not None:
+        conditions.append(Call.occurred_at < occurred_to)
+    total = session.scalar(select(func.count()).select_from(Call).where(*conditions)) or 0
+    items = session.scalars(
+        select(Call).where(*conditions).order_by(Call.id.desc()).offset(offset).limit(limit)
+    ).all()
+    return list(items), total
+
+
+def _resolve_people(*, session: Session, user: User, meta: CallMeta) -> tuple[User | None, str, int | None]:
+    """The rep and team of an upload, checked against what the uploader may do."""
+    rep: User | None = None
+    rep_name = meta.rep or ""
+    if meta.rep and "@" in meta.rep:
+        rep = users_service.get_user_by_email(session=session, email=meta.rep)
+        if rep is None:
+            raise Unprocessable(f"No user with e-mail {meta.rep}; create the rep first or omit 'rep'.")
+        rep_name = rep.name
+    if user.role == Role.rep:
+        if rep is not None and rep.id != user.id:
+            raise Forbidden("A rep can upload only their own calls.")
+        rep, rep_name = user, user.name
+    team_id = _resolve_team(session=session, meta=meta, rep=rep)
+    if user.role in (Role.manager, Role.trainer):
+        allowed = user.team_ids(TeamRelation.manager, TeamRelation.trainer)
+        if team_id is None or team_id not in allowed:
+            raise Forbidden("Upload into one of your own teams: set 'team' to a team you lead or serve.")
+    return rep, rep_name, team_id
+
+
+def _resolve_team(*, session: Session, meta: CallMeta, rep: User | None) -> int | None:
+    if meta.team:
+        team = (
+            users_service.get_team(session=session, team_id=int(meta.team))
+            if meta.team.isdigit()
+            else users_service.get_team_by_name(session=session, name=meta.team)
+        )
+        if team is None:
+            raise Unprocessable(f"No team named {meta.team!r}; create it first or omit 'team'.")
+        return team.id
+    if rep is not None:
+        member_of = sorted(rep.team_ids(TeamRelation.member))
+        return member_of[0] if member_of else None
+    return None
+
+
+def accept_upload(
+    *, session: Session, user: User, staged: storage.StagedFile, filename: str, meta: CallMeta
+) -> Accepted:
+    """Validate an uploaded file, store it, create the call and queue its first stage."""
+    existing = session.scalar(select(Call).where(Call.sha256 == staged.sha256))
+    if existing is not None:
+        storage.discard(staged)
+        return Accepted(call=get_call(session=session, call_id=existing.id, user=user), duplicate=True)
+    rep, rep_name, team_id = _resolve_people(session=session, user=user, meta=meta)
+    kind, fmt, channels, duration, language = _inspect(staged, meta)
+    relative = storage.commit(staged, ext=fmt if kind == SourceKind.audio else "txt")
+    call = Call(
+        sha256=staged.sha256,
+        title=meta.title or _title_from(filename),
+        source_kind=kind,
+        source_format=fmt,
+        original_filename=_safe_name(filename),
+        media_path=relative,
+        size_bytes=staged.size,
+        rep_id=rep.id if rep else None,
+        rep_name=rep_name,
+        team_id=team_id,
+        uploaded_by_id=user.id,
+        occurred_at=meta.occurred_at,
+        language=language,
+        language_source="given" if meta.language else None,
+        external_deal_id=meta.deal_ref,
+        external_account_id=meta.account_ref,
+        sop_id=meta.sop_id,
+        call_type=meta.call_type,
+        channels=channels,
+        rep_channel=meta.rep_channel,
+        duration_s=duration,
+        status=CallStatus.queued,
+    )
+    try:
+        with session.begin_nested():
+            session.add(call)
+            session.flush()
+    except IntegrityError:
+        # The same bytes were accepted concurrently: answer with that call.
+        existing = session.scalar(select(Call).where(Call.sha256 == staged.sha256))
+        if existing is None:
+            raise
+        return Accepted(call=existing, duplicate=True)
+    jobs.enqueue(session, FIRST_TASK[SourceKind(kind)], call_id=call.id)
+    log.info("call.accepted call_id=%s kind=%s format=%s", call.id, kind, fmt)
+    return Accepted(call=call, duplicate=False)
+
+
+def _inspect(staged: storage.StagedFile, meta: CallMeta) -> tuple[str, str, int | None, float | None, str | None]:
+    sniffed = sniff.sniff(staged.head)
+    if sniffed.kind == "audio":
+        from app import ml
+
+        try:
+            info = ml.probe_audio(staged.path)
+        except Unprocessable:
+            storage.discard(staged)
+            raise
+        return SourceKind.audio, sniffed.format, info.channels, info.duration_s, meta.language
+    if sniffed.kind == "text":
+        limit = get_settings().max_transcript_bytes
+        if staged.size > limit:
+            storage.discard(staged)
+            raise PayloadTooLarge(f"Transcripts may be at most {limit:,} bytes; this one is {staged.size:,}.")
+        try:
+            parsed = parse_transcript_bytes(staged.path.read_bytes(), filename=staged.path.name)
+        except InvalidTranscript:
+            storage.discard(staged)
+            raise
+        if not parsed.utterances:
+            storage.discard(staged)
+            raise InvalidTranscript("The transcript has no utterances.")
+        language = meta.language or parsed.language
+        return SourceKind.transcript, parsed.source_format, None, parsed.duration_s, language
+    storage.discard(staged)
+    raise UnsupportedUpload(
+        "Unrecognised file: send audio (wav, mp3, m4a/aac, ogg/opus, flac, webm) or a transcript "
+        "(JSON, Megaview JSON, WebVTT, SRT, or text with 'Rep:'/'Customer:' prefixes)."
+    )
+
+
+def parse_transcript_bytes(data: bytes, *, filename: str | None = None) -> ParsedTranscript:
+    """Parse a transcript; format errors become 422 with the parser's message."""
+    try:
+        return parse_transcript(data, filename=filename)
+    except TranscriptFormatError as exc:
+        raise InvalidTranscript(str(exc)) from exc
+
+
+def _safe_name(filename: str) -> str:
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    return "".join(ch for ch in name if ch.isprintable())[:255]
+
+
+def _title_from(filename: str) -> str:
+    return _safe_name(filename).rsplit(".", 1)[0][:300] or "Untitled call"
+
+
+def reprocess(*, session: Session, call: Call) -> Call:
+    """Run the whole pipeline again from the stored media."""
+    if call.status not in (CallStatus.ready, CallStatus.failed):
+        raise CallNotReprocessable(
+            f"Call {call.id} is still being processed ({call.status}); wait until it is ready or failed."
+        )
+    call.status, call.error, call.failed_stage, call.stage_token = CallStatus.queued, None, None, None
+    call.timings = {}
+    session.flush()
+    jobs.enqueue(session, FIRST_TASK[SourceKind(call.source_kind)], call_id=call.id)
+    return call
+
+
+def delete_call(*, session: Session, call: Call) -> None:
+    """Delete the call's rows now and its media file once the deletion has committed."""
+    media_path = call.media_path
+    session.execute(delete(UtteranceRow).where(UtteranceRow.call_id == call.id))
+    session.execute(delete(CallAsr).where(CallAsr.call_id == call.id))
+    session.delete(call)
+    session.flush()
+    session.info.setdefault("delete_media_after_commit", []).append(media_path)
+
+
+@event.listens_for(Session, "after_commit")
+def _delete_media_after_commit(session: Session) -> None:
+    # Media is content-addressed and sha256 is unique: the file belongs to that call alone.
+    for relative in session.info.pop("delete_media_after_commit", []):
+        storage.delete(relative)

@@ -1,0 +1,5 @@
+"""Sub-commands of domains beyond the core: (name, module, Typer attribute)."""
+
+SUBCOMMANDS: list[tuple[str, str, str]] = [
+    ("sop", "app.sop.cli", "sop_app"),
+]

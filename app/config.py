@@ -1,0 +1,62 @@
+"""The one settings object of the service (TALKTRACK_* environment variables, .env)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRET = "change-me-in-production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TALKTRACK_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    var_dir: Path = Path("./var")
+    database_url: str = ""  # default: sqlite under var_dir
+    media_dir: Path | None = None  # default: var_dir / "media"
+    # Celery broker. Empty means the embedded filesystem broker under var_dir/broker.
+    broker_url: str = ""
+    secret_key: str = PLACEHOLDER_SECRET
+    max_upload_bytes: int = Field(default=2 * 1024**3, ge=1)  # 2 GiB
+    max_transcript_bytes: int = Field(default=20 * 1024**2, ge=1)
+    default_page_size: int = 50
+    max_page_size: int = 500
+    # Pipeline
+    stage_time_limit_s: int = 3600
+    outbox_relay_interval_s: float = 5.0
+    session_ttl_hours: int = 12
+    login_max_failures: int = 5
+    login_window_s: int = 300
+
+    @model_validator(mode="after")
+    def _defaults_and_secret(self) -> "Settings":
+        if not self.database_url:
+            self.database_url = f"sqlite:///{(self.var_dir / 'talktrack.db').as_posix()}"
+        if self.media_dir is None:
+            self.media_dir = self.var_dir / "media"
+        if self.environment == "production" and self.secret_key == PLACEHOLDER_SECRET:
+            raise ValueError("TALKTRACK_SECRET_KEY must be set to a real secret in production")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def effective_broker_url(self) -> str:
+        return self.broker_url or "filesystem://"
+
+    @property
+    def broker_dir(self) -> Path:
+        return self.var_dir / "broker"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Settings of this process, read once."""
+    return Settings()

@@ -1,0 +1,117 @@
+"""create_app(): routers, error handlers, upload limits, web UI."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.config import get_settings
+from app.errors import AppError
+
+log = logging.getLogger(__name__)
+
+
+def _error(status: int, name: str, detail: object) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"error": name, "detail": detail})
+
+
+class BodyLimit:
+    """Refuse request bodies over the limit while they stream in, before they are stored whole."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._too_large(scope, receive, send)
+            return
+        received = 0
+
+        async def limited() -> dict:  # type: ignore[type-arg]
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await self._too_large(scope, receive, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = _error(
+            413,
+            "PayloadTooLarge",
+            f"Request body over the limit of {self.max_bytes:,} bytes; "
+            "split the recording or raise TALKTRACK_MAX_UPLOAD_BYTES.",
+        )
+        await response(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    app = FastAPI(
+        title="Talktrack",
+        version="0.1.0",
+        description="Conversation intelligence and coaching for B2B sales teams.",
+    )
+
+    @app.exception_handler(AppError)
+    def _app_error(_request: Request, exc: AppError) -> JSONResponse:
+        return _error(exc.status_code, exc.name, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
+        ]
+        return _error(422, "ValidationError", problems)
+
+    @app.exception_handler(StarletteHTTPException)
+    def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, "HTTPError", exc.detail)
+
+    @app.exception_handler(Exception)
+    def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("request.failed path=%s", request.url.path)
+        return _error(500, "InternalError", "Unexpected error; it has been logged.")
+
+    from app.calls.router import router as calls_router
+    from app.transcripts.router import router as transcripts_router
+    from app.users.router import router as users_router
+
+    for router in (users_router, calls_router, transcripts_router):
+        app.include_router(router)
+    _include_optional(app)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes + 1024 * 1024)
+    return app
+
+
+def _include_optional(app: FastAPI) -> None:
+    """Routers of domains that register themselves in app/routers.py."""
+    from app.routers import ROUTERS
+
+    for module_name in ROUTERS:
+        module = __import__(module_name, fromlist=["router"])
+        app.include_router(module.router)

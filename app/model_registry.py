@@ -1,0 +1,7 @@
+"""Imports every ORM model so Base.metadata is complete (Alembic, tests)."""
+
+from app import jobs  # noqa: F401
+from app.calls import models as calls_models  # noqa: F401
+from app.transcripts import models as transcripts_models  # noqa: F401
+from app.users import models as users_models  # noqa: F401
+from app.sop import models as sop_models  # noqa: F401

@@ -1,0 +1,4 @@
+"""Routers of the domains beyond the core, mounted by create_app() (one line each)."""
+
+ROUTERS: list[str] = [
+]

@@ -1,0 +1,85 @@
+"""REST: a call's transcript, as JSON or exported to WebVTT, SRT or text."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from app.calls import service as calls_service
+from app.calls.models import CallStatus
+from app.deps import CurrentUser, SessionDep
+from app.errors import Conflict
+from app.transcripts import formats
+from app.transcripts import service as transcripts_service
+
+router = APIRouter(prefix="/api/v1/calls", tags=["transcripts"])
+
+
+class WordOut(BaseModel):
+    start: float
+    end: float
+    text: str
+    probability: float | None = None
+
+
+class UtteranceOut(BaseModel):
+    index: int
+    speaker: str
+    role: str
+    start: float
+    end: float
+    text: str
+    words: list[WordOut]
+
+
+class TranscriptOut(BaseModel):
+    call_id: int
+    language: str | None
+    duration_s: float | None
+    attribution_method: str | None
+    attribution_confidence: float | None
+    utterances: list[UtteranceOut]
+
+
+MEDIA_TYPES = {"vtt": "text/vtt", "srt": "application/x-subrip", "txt": "text/plain"}
+
+
+@router.get("/{call_id}/transcript", response_model=TranscriptOut)
+def get_transcript(
+    call_id: int,
+    session: SessionDep,
+    user: CurrentUser,
+    format: Annotated[Literal["json", "vtt", "srt", "txt"], Query()] = "json",
+) -> TranscriptOut | Response:
+    """Utterances with role, speaker, times, words; `format=vtt|srt|txt` downloads an export."""
+    call = calls_service.get_call(session=session, call_id=call_id, user=user)
+    utterances = transcripts_service.utterances(session=session, call_id=call.id)
+    if not utterances:
+        if call.status == CallStatus.failed:
+            raise Conflict(f"Call {call.id} failed before its transcript was written: {call.error}")
+        raise Conflict(f"Call {call.id} has no transcript yet (status: {call.status}); try again when ready.")
+    if format != "json":
+        body = {"vtt": formats.to_webvtt, "srt": formats.to_srt, "txt": formats.to_text}[format](utterances)
+        filename = f"call-{call.id}.{format}"
+        return Response(
+            content=body,
+            media_type=f"{MEDIA_TYPES[format]}; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+    return TranscriptOut(
+        call_id=call.id,
+        language=call.language,
+        duration_s=call.duration_s,
+        attribution_method=call.attribution_method,
+        attribution_confidence=call.attribution_confidence,
+        utterances=[
+            UtteranceOut(
+                index=u.index, speaker=u.speaker, role=u.role, start=u.start, end=u.end, text=u.text,
+                words=[WordOut(start=w.start, end=w.end, text=w.text, probability=w.probability) for w in u.words],
+            )
+            for u in utterances
+        ],
+    )

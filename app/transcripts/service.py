@@ -1,0 +1,79 @@
+"""Store and read a call's utterances and their embeddings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from app.transcripts.formats import Utterance, Word
+from app.transcripts.models import UtteranceEmbedding, UtteranceRow
+
+
+def replace_utterances(*, session: Session, call_id: int, utterances: Sequence[Utterance]) -> list[UtteranceRow]:
+    """Write a call's utterances, replacing earlier ones (stages are re-runnable)."""
+    session.execute(delete(UtteranceRow).where(UtteranceRow.call_id == call_id))
+    rows = [
+        UtteranceRow(
+            call_id=call_id,
+            idx=i,
+            speaker=u.speaker[:64],
+            role=u.role,
+            start=float(u.start),
+            end=float(u.end),
+            text=u.text,
+            words=[[w.start, w.end, w.text, w.probability] for w in u.words],
+        )
+        for i, u in enumerate(utterances)
+    ]
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
+def rows(*, session: Session, call_id: int) -> list[UtteranceRow]:
+    return list(
+        session.scalars(select(UtteranceRow).where(UtteranceRow.call_id == call_id).order_by(UtteranceRow.idx))
+    )
+
+
+def to_utterance(row: UtteranceRow) -> Utterance:
+    words = tuple(Word(start=w[0], end=w[1], text=w[2], probability=w[3]) for w in row.words or ())
+    return Utterance(
+        index=row.idx, speaker=row.speaker, role=row.role, start=row.start, end=row.end, text=row.text, words=words
+    )
+
+
+def utterances(*, session: Session, call_id: int) -> list[Utterance]:
+    return [to_utterance(r) for r in rows(session=session, call_id=call_id)]
+
+
+def store_embeddings(
+    *, session: Session, call_id: int, utterance_ids: Sequence[int], vectors: np.ndarray, model: str
+) -> None:
+    session.execute(delete(UtteranceEmbedding).where(UtteranceEmbedding.call_id == call_id))
+    vectors = np.asarray(vectors, dtype=np.float32)
+    session.add_all(
+        UtteranceEmbedding(
+            utterance_id=uid, call_id=call_id, model=model, dim=int(vectors.shape[1]), vector=vec.tobytes()
+        )
+        for uid, vec in zip(utterance_ids, vectors, strict=True)
+    )
+    session.flush()
+
+
+def embeddings(*, session: Session, call_id: int) -> tuple[list[int], np.ndarray, str | None]:
+    """Utterance ids, their vectors (n, dim) in utterance order, and the model name."""
+    result = session.execute(
+        select(UtteranceEmbedding, UtteranceRow.idx)
+        .join(UtteranceRow, UtteranceRow.id == UtteranceEmbedding.utterance_id)
+        .where(UtteranceEmbedding.call_id == call_id)
+        .order_by(UtteranceRow.idx)
+    ).all()
+    if not result:
+        return [], np.zeros((0, 0), dtype=np.float32), None
+    ids = [e.utterance_id for e, _ in result]
+    matrix = np.stack([np.frombuffer(e.vector, dtype=np.float32) for e, _ in result])
+    return ids, matrix, result[0][0].model

@@ -1,0 +1,168 @@
+"""Users, teams, credentials. Services add and flush; the edge commits."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from app.config import get_settings
+from app.db import utcnow
+from app.users import security
+from app.users.exceptions import (
+    EmailTaken,
+    InvalidCredentials,
+    LoginRateLimited,
+    TeamNotFound,
+    UserNotFound,
+)
+from app.users.models import ApiToken, LoginAttempt, Role, Team, TeamMembership, User
+from app.users.schemas import TeamCreate, UserCreate
+
+
+def create_team(*, session: Session, team_in: TeamCreate) -> Team:
+    if session.scalar(select(Team).where(Team.name == team_in.name)):
+        raise EmailTaken(f"A team named {team_in.name!r} already exists.")
+    team = Team(**team_in.model_dump())
+    session.add(team)
+    session.flush()
+    return team
+
+
+def get_team(*, session: Session, team_id: int) -> Team:
+    team = session.get(Team, team_id)
+    if team is None:
+        raise TeamNotFound(f"Team {team_id} does not exist.")
+    return team
+
+
+def get_team_by_name(*, session: Session, name: str) -> Team | None:
+    return session.scalar(select(Team).where(Team.name == name))
+
+
+def list_teams(*, session: Session) -> list[Team]:
+    return list(session.scalars(select(Team).order_by(Team.name)))
+
+
+def create_user(*, session: Session, user_in: UserCreate) -> User:
+    email = user_in.email.strip().lower()
+    if session.scalar(select(User).where(User.email == email)):
+        raise EmailTaken(f"A user with e-mail {email} already exists.")
+    user = User(
+        email=email,
+        name=user_in.name,
+        role=user_in.role,
+        password_hash=security.hash_password(user_in.password) if user_in.password else None,
+    )
+    for membership in user_in.teams:
+        get_team(session=session, team_id=membership.team_id)
+        user.memberships.append(TeamMembership(team_id=membership.team_id, relation=membership.relation))
+    session.add(user)
+    session.flush()
+    return user
+
+
+def get_user(*, session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise UserNotFound(f"User {user_id} does not exist.")
+    return user
+
+
+def get_user_by_email(*, session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+def list_users(*, session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.id)))
+
+
+def set_role(*, session: Session, user: User, role: Role) -> User:
+    user.role = role
+    session.flush()
+    return user
+
+
+def set_password(*, session: Session, user: User, password: str) -> None:
+    user.password_hash = security.hash_password(password)
+    session.execute(delete(ApiToken).where(ApiToken.user_id == user.id, ApiToken.kind == "session"))
+    session.flush()
+
+
+def authenticate(*, session: Session, email: str, password: str, ip: str = "") -> User:
+    """Check a password; too many recent failures for this e-mail answer 429."""
+    settings = get_settings()
+    email = email.strip().lower()
+    since = utcnow() - timedelta(seconds=settings.login_window_s)
+    failures = session.scalar(
+        select(func.count()).select_from(LoginAttempt).where(
+            LoginAttempt.email == email, LoginAttempt.at >= since
+        )
+    )
+    if (failures or 0) >= settings.login_max_failures:
+        raise LoginRateLimited(
+            f"Too many failed logins for this account; try again in {settings.login_window_s // 60} minutes."
+        )
+    user = get_user_by_email(session=session, email=email)
+    if user is None or not user.is_active or not security.verify_password(password, user.password_hash if user else None):
+        session.add(LoginAttempt(email=email, ip=ip[:64], at=utcnow()))
+        session.flush()
+        raise InvalidCredentials("E-mail or password is wrong.")
+    session.execute(delete(LoginAttempt).where(LoginAttempt.email == email))
+    return user
+
+
+def issue_token(
+    *, session: Session, user: User, kind: str = "api", name: str = "", expires_at: datetime | None = None
+) -> tuple[ApiToken, str]:
+    """Create a token; the secret is returned once and only its hash is kept."""
+    secret = security.new_token()
+    token = ApiToken(
+        user_id=user.id,
+        kind=kind,
+        name=name,
+        token_hash=security.token_hash(secret),
+        prefix=secret[:10],
+        expires_at=expires_at,
+    )
+    session.add(token)
+    session.flush()
+    return token, secret
+
+
+def resolve_token(*, session: Session, secret: str) -> User | None:
+    """The active user a token belongs to, or None if unknown, revoked or expired."""
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == security.token_hash(secret)))
+    now = utcnow()
+    if token is None or token.revoked_at is not None:
+        return None
+    if token.expires_at is not None and _aware(token.expires_at) <= now:
+        return None
+    user = session.get(User, token.user_id)
+    if user is None or not user.is_active:
+        return None
+    token.last_used_at = now
+    return user
+
+
+def revoke_token(*, session: Session, user: User, token_id: int) -> None:
+    token = session.get(ApiToken, token_id)
+    if token is None or (token.user_id != user.id and user.role != Role.admin):
+        raise UserNotFound(f"Token {token_id} does not exist.")
+    token.revoked_at = utcnow()
+    session.flush()
+
+
+def revoke_secret(*, session: Session, secret: str) -> None:
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == security.token_hash(secret)))
+    if token is not None:
+        token.revoked_at = utcnow()
+        session.flush()
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite returns naive datetimes; everything we store is UTC.
+    from datetime import UTC
+
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

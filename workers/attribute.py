@@ -1,0 +1,90 @@
+"""Stage 2: who spoke each word (stereo channels or mono diarization) and which speaker is the rep."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from app.calls import storage
+from app.calls.models import Call, CallAsr, CallStatus
+from app.errors import AppError
+from app.transcripts import roles as roles_mod
+from app.transcripts import service as transcripts_service
+from app.transcripts.formats import Word
+from app.transcripts.turns import build_utterances
+from app.users.models import User
+from workers.stage import Outcome, run_stage
+
+SAMPLE_RATE = 16000
+
+
+@dataclass(frozen=True)
+class Attribution:
+    labels: list[str]  # speaker label per word
+    roles: dict[str, str]  # speaker label -> rep | customer
+    method: str
+    confidence: float
+
+
+def attribute_call(call_id: int) -> bool:
+    return run_stage(call_id, stage=CallStatus.attributing, accepts={CallStatus.attributing}, work=_attribute)
+
+
+def _attribute(session: Session, call: Call) -> Outcome:
+    asr = session.get(CallAsr, call.id)
+    if asr is None:
+        raise AppError("No speech-recognition result is stored for this call; reprocess it.")
+    words = [
+        Word(start=w["start"], end=w["end"], text=w["word"] if "word" in w else w["text"], probability=w.get("probability"))
+        for seg in asr.result["segments"]
+        for w in seg.get("words") or ()
+    ]
+    utterances = []
+    if words:
+        attribution = _attribute_words(session, call, words)
+        utterances = build_utterances(list(zip(words, attribution.labels, strict=True)), roles=attribution.roles)
+        call.attribution_method, call.attribution_confidence = attribution.method, round(attribution.confidence, 3)
+    transcripts_service.replace_utterances(session=session, call_id=call.id, utterances=utterances)
+    return Outcome(CallStatus.embedding, "embed.utterances")
+
+
+def _attribute_words(session: Session, call: Call, words: list[Word]) -> Attribution:
+    from models import audio
+
+    path = storage.absolute(call.media_path)
+    if (call.channels or 1) >= 2:
+        left, right = audio.load(path, split_stereo=True)
+        return _stereo(call, words, left, right)
+    return _mono(session, call, words, audio.load(path))
+
+
+def _stereo(call: Call, words: list[Word], left: np.ndarray, right: np.ndarray) -> Attribution:
+    from models.diarizer import attribute_stereo
+
+    spans = [(w.start, w.end) for w in words]
+    channels, confidences = attribute_stereo(spans, left, right, SAMPLE_RATE)
+    rep_index = 0 if call.rep_channel == "left" else 1
+    labels = ["left" if c == 0 else "right" for c in channels]
+    rep_label = "left" if rep_index == 0 else "right"
+    roles = {rep_label: "rep", ("right" if rep_label == "left" else "left"): "customer"}
+    return Attribution(labels, roles, "channel", float(np.mean(confidences)) if len(confidences) else 0.0)
+
+
+def _mono(session: Session, call: Call, words: list[Word], samples: np.ndarray) -> Attribution:
+    from models.diarizer import diarize_mono, match_voiceprint
+
+    diarization = diarize_mono(samples, SAMPLE_RATE)
+    labels = [f"speaker_{diarization.speaker_at((w.start + w.end) / 2)}" for w in words]
+    speakers = sorted(set(labels))
+    rep = session.get(User, call.rep_id) if call.rep_id else None
+    if rep is not None and rep.voiceprint is not None and len(diarization.centroids) >= 1:
+        enrolled = np.frombuffer(rep.voiceprint, dtype=np.float32)
+        match = match_voiceprint(diarization.centroids, enrolled)
+        rep_label = f"speaker_{match.speaker}"
+        roles = {s: ("rep" if s == rep_label else "customer") for s in speakers}
+        return Attribution(labels, roles, "voiceprint", match.confidence)
+    decision = roles_mod.decide_roles_for_words(words, labels, language=call.language)
+    roles = {s: ("rep" if s == decision.rep_speaker else "customer") for s in speakers}
+    return Attribution(labels, roles, "content", decision.confidence)

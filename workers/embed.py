@@ -1,0 +1,27 @@
+"""Stage 3: one sentence embedding per utterance, stored with the model's name and dimension."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from app.calls.models import Call, CallStatus
+from app.transcripts import service as transcripts_service
+from workers.stage import Outcome, run_stage
+
+
+def embed_call(call_id: int) -> bool:
+    return run_stage(call_id, stage=CallStatus.embedding, accepts={CallStatus.embedding}, work=_embed)
+
+
+def _embed(session: Session, call: Call) -> Outcome:
+    from models.embedder import get_embedder
+
+    rows = transcripts_service.rows(session=session, call_id=call.id)
+    if rows:
+        embedder = get_embedder()
+        vectors = embedder.embed([r.text for r in rows], kind="passage")
+        transcripts_service.store_embeddings(
+            session=session, call_id=call.id, utterance_ids=[r.id for r in rows], vectors=vectors, model=embedder.name
+        )
+        call.embedding_model = embedder.name
+    return Outcome(CallStatus.matching, "sop.match")
