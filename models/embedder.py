@@ -1,0 +1,120 @@
+"""Sentence embeddings: L2-normalised float32 rows, one Protocol, real and fake implementations."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal, Protocol, runtime_checkable
+
+import numpy as np
+
+from models.config import get_model_settings
+from models.errors import ModelUnavailableError
+
+Kind = Literal["query", "passage"]
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into unit-length vectors; dot product = cosine similarity."""
+
+    name: str
+    dim: int
+
+    def embed(self, texts: Sequence[str], *, kind: Kind = "passage", batch_size: int = 32) -> np.ndarray: ...
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model; e5 models get their ``query: `` / ``passage: `` prefixes.
+
+    e5 convention: ``query:`` for questions and for symmetric tasks (paraphrase, matching an
+    utterance against SOP examples), ``passage:`` for documents retrieved by a query. So callers
+    embed both sides of an utterance↔example comparison with ``kind="query"``, and library
+    snippets with ``kind="passage"`` when they are searched by a user's query.
+    """
+
+    def __init__(self, path: str | Path, *, name: str | None = None, e5_prefixes: bool | None = None,
+                 device: str | None = None) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        get_model_settings()  # sets HF_HUB_OFFLINE before the hub client is imported
+        device = device or _torch_device()
+        try:
+            self._model: Any = SentenceTransformer(str(path), device=device)
+        except (OSError, ValueError) as exc:
+            raise ModelUnavailableError(
+                f"Cannot load sentence-transformers model '{path}': {exc}. Use 'auto'/'e5', "
+                "'minilm', 'hashing', a local model folder, or a hub name with TALKTRACK_HF_OFFLINE=false."
+            ) from exc
+        self.name = name or str(path)
+        self.device = device
+        self.dim = int(self._model.get_sentence_embedding_dimension())
+        self.e5_prefixes = "e5" in self.name.lower() if e5_prefixes is None else e5_prefixes
+        self._lock = threading.Lock()
+
+    def embed(self, texts: Sequence[str], *, kind: Kind = "passage", batch_size: int = 32) -> np.ndarray:
+        """Embed ``texts`` → (n, dim) float32, L2-normalised."""
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        prefix = f"{kind}: " if self.e5_prefixes else ""
+        with self._lock:
+            out = self._model.encode([prefix + t for t in texts], batch_size=batch_size,
+                                     normalize_embeddings=True, convert_to_numpy=True)
+        return np.asarray(out, dtype=np.float32)
+
+
+class HashingEmbedder:
+    """Deterministic fake: hashed character 1–3-grams into 256 dims (works for any script)."""
+
+    def __init__(self, dim: int = 256) -> None:
+        self.name = "hashing"
+        self.dim = dim
+
+    def _vector(self, text: str) -> np.ndarray:
+        vec = np.zeros(self.dim, np.float32)
+        t = f" {text.lower().strip()} "
+        for n in (1, 2, 3):
+            for i in range(len(t) - n + 1):
+                h = hashlib.blake2b(t[i : i + n].encode(), digest_size=8).digest()
+                idx = int.from_bytes(h[:4], "little") % self.dim
+                vec[idx] += 1.0 if h[4] & 1 else -1.0  # signed hashing keeps collisions unbiased
+        norm = float(np.linalg.norm(vec))
+        if norm == 0:
+            vec[0] = 1.0  # why: empty text still needs a unit vector
+            return vec
+        return vec / norm
+
+    def embed(self, texts: Sequence[str], *, kind: Kind = "passage", batch_size: int = 32) -> np.ndarray:
+        """Embed ``texts`` → (n, dim) float32, L2-normalised; ``kind`` and batch size are ignored."""
+        return np.stack([self._vector(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+
+
+def _torch_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _build(name: str) -> Embedder:
+    from models import bundled
+
+    if name == "hashing":
+        return HashingEmbedder()
+    if name in ("auto", "e5"):
+        return SentenceTransformerEmbedder(bundled.e5_small_dir(), name="multilingual-e5-small", e5_prefixes=True)
+    if name == "minilm":
+        return SentenceTransformerEmbedder(bundled.minilm_dir(), name="all-MiniLM-L6-v2", e5_prefixes=False)
+    return SentenceTransformerEmbedder(name)
+
+
+@lru_cache(maxsize=4)
+def _cached(name: str) -> Embedder:
+    return _build(name)
+
+
+def get_embedder(name: str | None = None) -> Embedder:
+    """Process-wide embedder: 'auto'/'e5', 'minilm', 'hashing', or a sentence-transformers path/name."""
+    return _cached(name or get_model_settings().embedder)
