@@ -33,11 +33,19 @@ _engines: list[str] = []
 
 @pytest.fixture(scope="session")
 def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A migrated empty database, built once and copied for each test."""
-    from app.db import init_db
+    """An empty database with every table, built once and copied for each test.
+
+    Built from the ORM metadata so that every domain's tables exist; tests/test_migrations.py
+    proves the Alembic migrations produce the same schema.
+    """
+    import app.model_registry  # noqa: F401
+    from app.db import Base, get_engine
 
     path = tmp_path_factory.mktemp("template") / "talktrack.db"
-    init_db(f"sqlite:///{path}")
+    engine = get_engine(f"sqlite:///{path}")
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    get_engine.cache_clear()
     return path
 
 

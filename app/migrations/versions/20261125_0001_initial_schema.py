@@ -2,7 +2,7 @@
 
 Revision ID: 20261125_0001
 Revises: 
-Create Date: 2026-11-25 16:25:24.888165
+Create Date: 2026-11-25 16:27:21.653129
 """
 from alembic import op
 import sqlalchemy as sa
@@ -140,6 +140,26 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_call_team_id'), ['team_id'], unique=False)
         batch_op.create_index('ix_call_team_occurred', ['team_id', 'occurred_at'], unique=False)
 
+    op.create_table('sop_version',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('sop_id', sa.String(length=100), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('declared_version', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('language', sa.String(length=8), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('content_hash', sa.String(length=64), nullable=False),
+    sa.Column('source_text', sa.Text(), nullable=False),
+    sa.Column('definition', sa.JSON(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_sop_version_created_by_id_user_account'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sop_version')),
+    sa.UniqueConstraint('sop_id', 'version', name=op.f('uq_sop_version_sop_id'))
+    )
+    with op.batch_alter_table('sop_version', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sop_version_sop_id'), ['sop_id'], unique=False)
+
     op.create_table('team_membership',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -161,6 +181,20 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['call_id'], ['call.id'], name=op.f('fk_call_asr_call_id_call'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('call_id', name=op.f('pk_call_asr'))
     )
+    op.create_table('call_sop_result',
+    sa.Column('call_id', sa.Integer(), nullable=False),
+    sa.Column('sop_id', sa.String(length=100), nullable=False),
+    sa.Column('sop_version', sa.Integer(), nullable=False),
+    sa.Column('adherence', sa.Double(), nullable=False),
+    sa.Column('embedding_model', sa.String(length=120), nullable=False),
+    sa.Column('result', sa.JSON(), nullable=False),
+    sa.Column('matched_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['call_id'], ['call.id'], name=op.f('fk_call_sop_result_call_id_call'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('call_id', name=op.f('pk_call_sop_result'))
+    )
+    with op.batch_alter_table('call_sop_result', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_call_sop_result_sop_id'), ['sop_id'], unique=False)
+
     op.create_table('utterance',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('call_id', sa.Integer(), nullable=False),
@@ -205,11 +239,19 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_utterance_call_id'))
 
     op.drop_table('utterance')
+    with op.batch_alter_table('call_sop_result', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_call_sop_result_sop_id'))
+
+    op.drop_table('call_sop_result')
     op.drop_table('call_asr')
     with op.batch_alter_table('team_membership', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_team_membership_team_id'))
 
     op.drop_table('team_membership')
+    with op.batch_alter_table('sop_version', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sop_version_sop_id'))
+
+    op.drop_table('sop_version')
     with op.batch_alter_table('call', schema=None) as batch_op:
         batch_op.drop_index('ix_call_team_occurred')
         batch_op.drop_index(batch_op.f('ix_call_team_id'))
