@@ -1,0 +1,1 @@
+"""Transcripts: formats in and out, turns, speaker roles and conversation metrics."""

@@ -1,0 +1,74 @@
+"""Build utterances (speaker turns) from speaker-labelled ASR words."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from app.transcripts.formats import ROLES, Role, Utterance, Word, join_text
+
+_SENTENCE_END = (".", "?", "!", "。", "？", "！", "…")
+# A turn with no sentence end is still cut at this multiple of max_len_s so it stays bounded.
+HARD_LIMIT_FACTOR = 2.0
+
+
+def build_utterances(
+    words: Sequence[tuple[Word, str]],
+    *,
+    roles: Mapping[str, str],
+    max_gap_s: float = 1.5,
+    max_len_s: float = 30.0,
+) -> list[Utterance]:
+    """Merge consecutive same-speaker words into turns; split on pauses and long turns.
+
+    A new utterance starts when the speaker changes, when the silence before a word is longer
+    than `max_gap_s`, or when the turn is already `max_len_s` long and the previous word ended a
+    sentence (hard cut at 2 × `max_len_s`). Roles come from `roles` (speaker label → role).
+    """
+    _check(roles, max_gap_s=max_gap_s, max_len_s=max_len_s)
+    ordered = sorted((pair for pair in words if pair[0].text.strip()), key=lambda p: p[0].start)
+    groups: list[tuple[str, list[Word]]] = []
+    for word, speaker in ordered:
+        if not groups or _starts_new_turn(groups[-1], word, speaker, max_gap_s, max_len_s):
+            groups.append((speaker, [word]))
+        else:
+            groups[-1][1].append(word)
+    return [_to_utterance(i, speaker, group, roles) for i, (speaker, group) in enumerate(groups)]
+
+
+def _check(roles: Mapping[str, str], *, max_gap_s: float, max_len_s: float) -> None:
+    bad = {speaker: role for speaker, role in roles.items() if role not in ROLES}
+    if bad:
+        raise ValueError(f"Roles must be rep, customer or unknown; got {bad}")
+    if max_gap_s <= 0 or max_len_s <= 0:
+        raise ValueError("max_gap_s and max_len_s must be positive")
+
+
+def _starts_new_turn(
+    current: tuple[str, list[Word]],
+    word: Word,
+    speaker: str,
+    max_gap_s: float,
+    max_len_s: float,
+) -> bool:
+    turn_speaker, turn_words = current
+    if speaker != turn_speaker or word.start - turn_words[-1].end > max_gap_s:
+        return True
+    length = turn_words[-1].end - turn_words[0].start
+    if length >= max_len_s * HARD_LIMIT_FACTOR:
+        return True
+    return length >= max_len_s and turn_words[-1].text.strip().endswith(_SENTENCE_END)
+
+
+def _to_utterance(
+    index: int, speaker: str, words: list[Word], roles: Mapping[str, str]
+) -> Utterance:
+    role: Role = roles.get(speaker, "unknown")  # type: ignore[assignment]  # checked in _check
+    return Utterance(
+        index=index,
+        speaker=speaker,
+        role=role,
+        start=words[0].start,
+        end=max(w.end for w in words),
+        text=join_text(w.text for w in words),
+        words=tuple(words),
+    )
