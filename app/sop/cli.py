@@ -1,0 +1,133 @@
+"""`talktrack sop …`: validate SOP files and match a transcript against an SOP offline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from app.errors import AppError
+from app.sop.compare import Comparison, compare_path
+from app.sop.loader import SopIssue, SopValidationError, load_sop
+from app.sop.matcher import MatchResult, build_sop_index, match_call
+from app.sop.schema import SopDefinition
+
+sop_app = typer.Typer(help="SOP definitions: validate files, match a transcript.", no_args_is_help=True)
+console = Console()
+err = Console(stderr=True)
+
+
+def _read_sop(path: Path) -> tuple[SopDefinition | None, list[SopIssue]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [SopIssue(str(path), 0, "", f"cannot read file: {exc}")]
+    try:
+        return load_sop(text, source=str(path)), []
+    except SopValidationError as exc:
+        return None, exc.issues
+
+
+@sop_app.command()
+def validate(files: Annotated[list[Path], typer.Argument(help="SOP YAML files")]) -> None:
+    """Check SOP files; list every issue with file, line and field; exit 1 if any."""
+    issues: list[SopIssue] = []
+    for path in files:
+        sop, found = _read_sop(path)
+        issues += found
+        if sop is not None:
+            console.print(f"[green]ok[/] {path}: {sop.id} v{sop.version}, {len(sop.stages)} stages, {len(sop.steps())} steps")
+    if issues:
+        table = Table("file", "line", "field", "problem", title=f"{len(issues)} issue(s)")
+        for issue in issues:
+            table.add_row(issue.file, str(issue.line), issue.field_path or "-", issue.message)
+        console.print(table)
+        raise typer.Exit(1)
+
+
+@sop_app.command()
+def match(
+    sop: Annotated[Path, typer.Option("--sop", help="SOP YAML file")],
+    transcript: Annotated[Path, typer.Option("--transcript", help="transcript: JSON, WebVTT, SRT or Rep:/Customer: text")],
+    fmt: Annotated[str, typer.Option("--format", help="table | json")] = "table",
+    embedder: Annotated[str | None, typer.Option("--embedder", help="auto/e5, minilm, hashing, or a model path")] = None,
+) -> None:
+    """Match a transcript against an SOP: actual path, deviations and adherence."""
+    if fmt not in ("table", "json"):
+        _fail(f"--format must be 'table' or 'json', not '{fmt}'")
+    definition, issues = _read_sop(sop)
+    if definition is None:
+        _fail("invalid SOP file; run `talktrack sop validate` for details:\n" + "\n".join(map(str, issues)))
+    utterances = _parse(transcript)
+    if not utterances:
+        _fail(f"{transcript}: no utterances found")
+    result, comparison = _run(definition, utterances, embedder)
+    if fmt == "json":
+        typer.echo(json.dumps({"match": result.to_dict(), "comparison": comparison.to_dict()}, ensure_ascii=False, indent=2))
+    else:
+        _print_tables(definition, utterances, result, comparison)
+
+
+def _fail(message: str) -> None:
+    err.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(1)
+
+
+def _parse(path: Path) -> list[Any]:
+    from app.transcripts.formats import parse_transcript  # lazy: keeps `sop validate` light
+
+    try:
+        return list(parse_transcript(path.read_bytes(), filename=path.name).utterances)
+    except OSError as exc:
+        _fail(f"cannot read {path}: {exc}")
+    except (ValueError, AppError) as exc:
+        _fail(str(exc))
+    return []
+
+
+def _run(definition: SopDefinition, utterances: list[Any], name: str | None) -> tuple[MatchResult, Comparison]:
+    from app import ml  # the one door to models/, imported only when matching
+
+    try:
+        model = ml.get_embedder(name)
+    except Exception as exc:  # model errors are ours to explain, not a traceback
+        _fail(f"cannot load embedder '{name or 'default'}': {exc}")
+    index = build_sop_index(definition, model)
+    vectors = model.embed([u.text for u in utterances], kind="query")
+    result = match_call(utterances, index, utterance_vectors=vectors)
+    return result, compare_path(result, definition, utterances)
+
+
+def _fmt_t(seconds: float) -> str:
+    return f"{int(seconds // 60):02d}:{seconds % 60:04.1f}"
+
+
+def _print_tables(sop: SopDefinition, utterances: list[Any], result: MatchResult, cmp: Comparison) -> None:
+    names = {step.id: step.name for _st, step in sop.steps()}
+    path = Table("#", "step", "stage", "from", "to", "utterances", title=f"Actual path — {sop.name} v{sop.version}")
+    for i, seg in enumerate(result.path, 1):
+        idx = ",".join(map(str, seg.utterance_indexes))
+        path.add_row(str(i), f"{names[seg.step_id]} ({seg.step_id})", seg.stage_id, _fmt_t(seg.start), _fmt_t(seg.end), idx)
+    console.print(path)
+    dev = Table("finding", "step", "when", "utterances / detail", title="Deviations")
+    for m in cmp.missed:
+        when = f"after {m.expected_after}" if m.expected_after else "at the start"
+        dev.add_row("[red]missed[/]", m.step_id, when, "-")
+    for o in cmp.out_of_order:
+        dev.add_row("[yellow]out of order[/]", o.step_id, _fmt_t(o.start), f"after {o.after_step}; {list(o.utterance_indexes)}")
+    for r in cmp.repeated:
+        dev.add_row("repeated", r.step_id, ", ".join(_fmt_t(a) for a, _b in r.spans), f"{r.visits} visits")
+    for s in cmp.off_sop_stretches:
+        dev.add_row("off-SOP stretch", "-", f"{_fmt_t(s.start)}–{_fmt_t(s.end)}", f"{s.duration:.0f}s; {list(s.utterance_indexes)}")
+    for note in cmp.notes:
+        dev.add_row("note", "-", "-", note)
+    console.print(dev)
+    a = cmp.adherence
+    console.print(
+        f"[bold]Adherence {a.score:.2f}[/] = 0.60 × coverage {a.coverage:.2f} ({a.required_seen}/{a.required_in_scope}) "
+        f"+ 0.25 × order {a.order_score:.2f} + 0.15 × (1 − off-SOP share {a.off_sop_share:.2f})"
+    )

@@ -1,0 +1,270 @@
+"""Compare a call's actual path with the prescribed SOP path: findings with evidence, adherence score."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from app.sop.loader import longest_increasing_subsequence
+from app.sop.matcher import MatchResult, UtteranceLike
+from app.sop.schema import SopDefinition, SopKind
+
+ADHERENCE_FORMULA = (
+    "adherence = 0.60 × required-step coverage + 0.25 × order score + 0.15 × (1 − off-SOP time share); "
+    "coverage = required steps seen / required steps in scope; "
+    "order score = longest run of steps in prescribed order (LIS) / distinct steps seen; "
+    "off-SOP time share = off-SOP speaking time / total speaking time"
+)
+W_COVERAGE, W_ORDER, W_OFF = 0.60, 0.25, 0.15
+
+
+@dataclass(frozen=True)
+class CompareParams:
+    """Comparison settings."""
+
+    # Consecutive off-SOP utterances spanning at least this long are reported as a stretch.
+    min_off_sop_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
+class MissedStep:
+    """A required step that never occurred; `expected_after` is the last earlier step that did."""
+
+    step_id: str
+    stage_id: str
+    expected_after: str | None
+    expected_at: float | None  # end time of that earlier step (None: expected at the start)
+
+
+@dataclass(frozen=True)
+class OutOfOrderStep:
+    """A step first reached after a later-prescribed step had already been done.
+
+    Precisely: order steps by their first occurrence, take one longest subsequence whose prescribed
+    positions increase (LIS); every step outside it is out of order. `after_step` is the
+    later-prescribed step already completed when it started (the one that explains the finding).
+    """
+
+    step_id: str
+    after_step: str
+    start: float
+    end: float
+    utterance_indexes: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class RepeatedStep:
+    """A step visited more than once, with another SOP step between the visits."""
+
+    step_id: str
+    visits: int
+    spans: tuple[tuple[float, float], ...]
+    utterance_indexes: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class OffSopStretch:
+    """Consecutive off-SOP utterances lasting at least CompareParams.min_off_sop_seconds."""
+
+    start: float
+    end: float
+    duration: float
+    utterance_indexes: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class StepTime:
+    """Speaking time labelled with one step (sum of its utterances' durations)."""
+
+    step_id: str
+    stage_id: str
+    seconds: float
+    share: float
+    utterance_indexes: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Adherence:
+    """The adherence score and its parts, with the formula that combines them."""
+
+    score: float
+    coverage: float
+    order_score: float
+    off_sop_share: float
+    required_in_scope: int
+    required_seen: int
+    formula: str = ADHERENCE_FORMULA
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Everything the comparison of one call with its SOP found."""
+
+    sop_id: str
+    sop_version: int
+    scope_stage_ids: tuple[str, ...]
+    actual_path: tuple[str, ...]
+    missed: tuple[MissedStep, ...]
+    out_of_order: tuple[OutOfOrderStep, ...]
+    repeated: tuple[RepeatedStep, ...]
+    off_sop_stretches: tuple[OffSopStretch, ...]
+    time_per_step: tuple[StepTime, ...]
+    adherence: Adherence
+    notes: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+def compare_path(
+    result: MatchResult,
+    sop: SopDefinition,
+    utterances: Sequence[UtteranceLike],
+    *,
+    stage_ids: Sequence[str] | None = None,
+    params: CompareParams = CompareParams(),
+) -> Comparison:
+    """Findings of one matched call against its SOP; `stage_ids` limits which stages are expected."""
+    order = {step.id: i for i, (_st, step) in enumerate(sop.steps())}
+    scope, note = _scope(result, sop, stage_ids)
+    durations = {int(u.index): max(float(u.end) - float(u.start), 0.0) for u in utterances}
+    by_index = {int(u.index): u for u in utterances}
+    missed = _missed(result, sop, scope, order)
+    seen = _first_occurrence_order(result)
+    ooo, lis_len = _out_of_order(result, seen, order)
+    adherence = _adherence(result, sop, scope, durations, seen, lis_len)
+    return Comparison(
+        sop_id=sop.id,
+        sop_version=sop.version,
+        scope_stage_ids=tuple(scope),
+        actual_path=tuple(seg.step_id for seg in result.path),
+        missed=missed,
+        out_of_order=ooo,
+        repeated=_repeated(result),
+        off_sop_stretches=_off_sop_stretches(result, by_index, params),
+        time_per_step=_time_per_step(result, durations),
+        adherence=adherence,
+        notes=(note,) if note else (),
+    )
+
+
+def _scope(result: MatchResult, sop: SopDefinition, stage_ids: Sequence[str] | None) -> tuple[list[str], str]:
+    """Stages whose required steps count: given, all (a call SOP), or those the call touched (a process)."""
+    all_ids = [st.id for st in sop.stages]
+    if stage_ids is not None:
+        unknown = sorted(set(stage_ids) - set(all_ids))
+        if unknown:
+            raise ValueError(f"unknown stage ids {unknown}; this SOP has {all_ids}")
+        return [s for s in all_ids if s in set(stage_ids)], ""
+    if sop.kind != SopKind.PROCESS:
+        return all_ids, ""
+    touched = [all_ids.index(seg.stage_id) for seg in result.path]
+    if not touched:
+        return [], "process SOP: no stage reached, so no step is counted as missed"
+    lo, hi = min(touched), max(touched)
+    # A single call covers part of a deal process; only the stages it reached are expected of it.
+    return all_ids[lo : hi + 1], f"process SOP: expected steps limited to stages {all_ids[lo]}…{all_ids[hi]}"
+
+
+def _missed(result: MatchResult, sop: SopDefinition, scope: list[str], order: dict[str, int]) -> tuple[MissedStep, ...]:
+    seen = {seg.step_id for seg in result.path}
+    ends = {seg.step_id: seg.end for seg in result.path}
+    out = []
+    for stage, step in sop.steps():
+        if stage.id not in scope or not step.required or step.id in seen:
+            continue
+        earlier = [s for s in seen if order[s] < order[step.id]]
+        after = max(earlier, key=lambda s: order[s]) if earlier else None
+        out.append(MissedStep(step.id, stage.id, after, ends.get(after) if after else None))
+    return tuple(out)
+
+
+def _first_occurrence_order(result: MatchResult) -> list[str]:
+    seen: list[str] = []
+    for seg in result.path:
+        if seg.step_id not in seen:
+            seen.append(seg.step_id)
+    return seen
+
+
+def _out_of_order(result: MatchResult, seen: list[str], order: dict[str, int]) -> tuple[tuple[OutOfOrderStep, ...], int]:
+    keep = set(longest_increasing_subsequence([order[s] for s in seen], values=seen))
+    first = {}
+    for seg in result.path:
+        first.setdefault(seg.step_id, seg)
+    findings = []
+    for i, sid in enumerate(seen):
+        if sid in keep:
+            continue
+        later_done = [s for s in seen[:i] if order[s] > order[sid]]
+        seg = first[sid]
+        after = max(later_done, key=lambda s: order[s]) if later_done else seen[i - 1]
+        findings.append(OutOfOrderStep(sid, after, seg.start, seg.end, seg.utterance_indexes))
+    return tuple(findings), len(keep)
+
+
+def _repeated(result: MatchResult) -> tuple[RepeatedStep, ...]:
+    visits: dict[str, list] = {}
+    for seg in result.path:
+        visits.setdefault(seg.step_id, []).append(seg)
+    return tuple(
+        RepeatedStep(
+            sid,
+            len(segs),
+            tuple((s.start, s.end) for s in segs),
+            tuple(i for s in segs for i in s.utterance_indexes),
+        )
+        for sid, segs in visits.items()
+        if len(segs) > 1
+    )
+
+
+def _off_sop_stretches(
+    result: MatchResult, by_index: dict[int, UtteranceLike], params: CompareParams
+) -> tuple[OffSopStretch, ...]:
+    runs: list[list[int]] = []
+    current: list[int] = []
+    for label in result.labels:
+        if label.step_id is None:
+            current.append(label.index)
+        elif current:
+            runs.append(current)
+            current = []
+    if current:
+        runs.append(current)
+    out = []
+    for run in runs:
+        start, end = float(by_index[run[0]].start), float(by_index[run[-1]].end)
+        if end - start >= params.min_off_sop_seconds:
+            out.append(OffSopStretch(start, end, round(end - start, 3), tuple(run)))
+    return tuple(out)
+
+
+def _time_per_step(result: MatchResult, durations: dict[int, float]) -> tuple[StepTime, ...]:
+    total = sum(durations.values()) or 1.0
+    acc: dict[str, tuple[str, float, list[int]]] = {}
+    for seg in result.path:
+        stage, secs, idx = acc.get(seg.step_id, (seg.stage_id, 0.0, []))
+        secs += sum(durations.get(i, 0.0) for i in seg.utterance_indexes)
+        acc[seg.step_id] = (stage, secs, idx + list(seg.utterance_indexes))
+    return tuple(
+        StepTime(sid, stage, round(secs, 3), round(secs / total, 4), tuple(idx))
+        for sid, (stage, secs, idx) in acc.items()
+    )
+
+
+def _adherence(
+    result: MatchResult, sop: SopDefinition, scope: list[str], durations: dict[int, float], seen: list[str], lis_len: int
+) -> Adherence:
+    required = [step.id for stage, step in sop.steps() if stage.id in scope and step.required]
+    present = {seg.step_id for seg in result.path}
+    req_seen = sum(1 for s in required if s in present)
+    coverage = req_seen / len(required) if required else 1.0
+    order_score = lis_len / len(seen) if len(seen) > 1 else 1.0
+    total = sum(durations.values())
+    off = sum(durations.get(lab.index, 0.0) for lab in result.labels if lab.step_id is None)
+    off_share = off / total if total > 0 else 0.0
+    score = W_COVERAGE * coverage + W_ORDER * order_score + W_OFF * (1.0 - off_share)
+    return Adherence(round(score, 4), round(coverage, 4), round(order_score, 4), round(off_share, 4), len(required), req_seen)

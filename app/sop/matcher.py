@@ -1,0 +1,452 @@
+"""Match a call's utterances to SOP steps: calibrated similarity emissions + Viterbi over the SOP order.
+
+Pure numpy, no database. Each utterance gets a step or off-SOP; consecutive labels collapse into the
+actual path. States are the SOP steps in prescribed order plus one off-SOP state per position
+("off-SOP, last step was i"), so a digression does not forget where the call was in the SOP.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, Protocol
+
+import numpy as np
+
+from app.errors import Unprocessable
+from app.sop.schema import SopDefinition, Speaker, Step
+
+NEG = -1e9  # log-score of a forbidden transition (finite, so argmax stays well defined)
+
+
+class Embedder(Protocol):
+    """Anything with models.embedder's `embed` (rows L2-normalised float32)."""
+
+    def embed(self, texts: Sequence[str], kind: str = "query") -> np.ndarray: ...
+
+
+class UtteranceLike(Protocol):
+    """The fields of app.transcripts.formats.Utterance the matcher reads."""
+
+    index: int
+    role: Any
+    start: float
+    end: float
+    text: str
+
+
+class MatchInputError(Unprocessable):
+    """Vectors and utterances/steps do not line up."""
+
+
+@dataclass(frozen=True)
+class MatchParams:
+    """Matcher settings; defaults were chosen on the tuning split of tests/fixtures/sop_eval only."""
+
+    # similarity(u, step) = mean of the top_k cosines between u and the step's texts (examples + name)
+    top_k: int = 2
+    # Calibration per step: the logistic midpoint sits this far from the step's typical similarity to
+    # other steps' examples (0) towards its examples' similarity to each other (1).
+    calibration_alpha: float = 0.3
+    # Logit units between those two reference points (higher = sharper probabilities).
+    calibration_sharpness: float = 4.0
+    # An utterance is off-SOP unless some step's calibrated probability beats this (before context).
+    off_sop_prob: float = 0.3
+    # Logit penalty when the utterance's role contradicts the step's speaker (rep vs customer).
+    speaker_mismatch_penalty: float = 3.0
+    # Logit bonus when one of the step's keywords occurs in the utterance.
+    keyword_bonus: float = 0.75
+    # Transition log-penalties: next step, each further step skipped, going back, leaving the SOP.
+    forward_penalty: float = 0.5
+    skip_penalty: float = 0.5
+    max_skip_penalty: float = 3.0
+    back_penalty: float = 3.0
+    off_enter_penalty: float = 1.0
+    # Short acknowledgements ("ok", "嗯", "yeah") carry no emission and inherit the context label.
+    filler_max_tokens: int = 3
+    # "viterbi" decodes the whole call; "argmax" labels each utterance alone (the ablation baseline).
+    decode: Literal["viterbi", "argmax"] = "viterbi"
+
+
+@dataclass(frozen=True)
+class UtteranceLabel:
+    """The step (or None = off-SOP) chosen for one utterance, with confidence and evidence."""
+
+    index: int
+    step_id: str | None
+    score: float  # posterior probability of this label given the whole call
+    similarity: float  # top-k mean cosine to the chosen step (to the best step when off-SOP)
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PathSegment:
+    """One visit to a step: its utterances (off-SOP interruptions inside a visit are not included)."""
+
+    step_id: str
+    stage_id: str
+    start: float
+    end: float
+    utterance_indexes: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """Per-utterance labels and the collapsed actual path of one call."""
+
+    sop_id: str
+    sop_version: int
+    labels: tuple[UtteranceLabel, ...]
+    path: tuple[PathSegment, ...]
+    params: MatchParams = field(default_factory=MatchParams)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+# ---------------------------------------------------------------------------------------------
+# SOP index: example vectors + calibration, built once per SOP version
+
+
+@dataclass(frozen=True)
+class SopIndex:
+    """Everything per SOP version the matcher needs: step order, vectors, calibration, keywords."""
+
+    sop: SopDefinition
+    step_ids: tuple[str, ...]
+    stage_ids: tuple[str, ...]
+    vectors: tuple[np.ndarray, ...]  # per step: (n_texts, dim), rows as in step_texts()
+    texts: tuple[tuple[str, ...], ...]
+    mid: np.ndarray  # per step logistic midpoint (cosine units)
+    scale: np.ndarray  # per step logistic scale (cosine units per logit)
+    calib_in: np.ndarray
+    calib_out: np.ndarray
+    top_k: int
+
+
+def step_texts(step: Step) -> list[str]:
+    """Texts embedded for a step, in the row order example_vectors must follow: examples, then name."""
+    label = step.name if not step.description else f"{step.name}: {step.description}"
+    return [*step.examples, label]
+
+
+def build_sop_index(
+    sop: SopDefinition, embedder: Embedder | Callable[[list[str]], np.ndarray], *, params: MatchParams = MatchParams()
+) -> SopIndex:
+    """Embed every step's texts once and calibrate; reuse the index for all calls of this SOP version."""
+    texts = [step_texts(step) for _stage, step in sop.steps()]
+    flat = [t for group in texts for t in group]
+    # Utterance-to-example matching is symmetric (sentence vs sentence), so both sides use "query".
+    vecs = embedder.embed(flat, kind="query") if hasattr(embedder, "embed") else embedder(flat)
+    vecs = np.asarray(vecs, dtype=np.float32)
+    out, at = {}, 0
+    for (_stage, step), group in zip(sop.steps(), texts):
+        out[step.id] = vecs[at : at + len(group)]
+        at += len(group)
+    return index_from_vectors(sop, out, params=params)
+
+
+def index_from_vectors(
+    sop: SopDefinition, example_vectors: dict[str, np.ndarray], *, params: MatchParams = MatchParams()
+) -> SopIndex:
+    """Build a SopIndex from stored vectors (rows per step as in step_texts(), or examples only)."""
+    steps = sop.steps()
+    missing = [s.id for _st, s in steps if s.id not in example_vectors]
+    if missing:
+        raise MatchInputError(f"example_vectors lacks steps {missing}; embed every step of the SOP")
+    vectors = tuple(_normalise(np.asarray(example_vectors[s.id], dtype=np.float32)) for _st, s in steps)
+    texts = tuple(tuple(step_texts(s))[: len(v)] for (_st, s), v in zip(steps, vectors))
+    calib_in, calib_out = _calibration_points(vectors, params.top_k)
+    spread = np.maximum(calib_in - calib_out, 0.02)
+    mid = calib_out + params.calibration_alpha * spread
+    scale = spread / params.calibration_sharpness
+    return SopIndex(
+        sop=sop,
+        step_ids=tuple(s.id for _st, s in steps),
+        stage_ids=tuple(st.id for st, _s in steps),
+        vectors=vectors,
+        texts=texts,
+        mid=mid,
+        scale=scale,
+        calib_in=calib_in,
+        calib_out=calib_out,
+        top_k=params.top_k,
+    )
+
+
+def _normalise(m: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(m, axis=-1, keepdims=True)
+    return m / np.maximum(norms, 1e-12)
+
+
+def _topk_mean(sims: np.ndarray, k: int) -> np.ndarray:
+    """Mean of the k largest values along the last axis (all of them when fewer than k)."""
+    k = max(1, min(k, sims.shape[-1]))
+    return np.sort(sims, axis=-1)[..., -k:].mean(axis=-1)
+
+
+def _calibration_points(vectors: Sequence[np.ndarray], k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per step: leave-one-out similarity of its own examples (in) vs other steps' examples (out).
+
+    Raw cosines differ a lot between embedders (e5 sits near 0.8 for anything, MiniLM near 0.2),
+    so each step is calibrated against its own examples instead of a global threshold.
+    """
+    n = len(vectors)
+    calib_in, calib_out = np.zeros(n), np.zeros(n)
+    for s, vs in enumerate(vectors):
+        own = vs @ vs.T
+        np.fill_diagonal(own, -np.inf)
+        calib_in[s] = float(np.mean(_topk_mean(own, k)))
+        others = [v for o, v in enumerate(vectors) if o != s]
+        if others:
+            calib_out[s] = float(np.mean(_topk_mean(np.vstack(others) @ vs.T, k)))
+        else:
+            calib_out[s] = calib_in[s] - 0.2
+    return calib_in, calib_out
+
+
+# ---------------------------------------------------------------------------------------------
+# emissions
+
+_EN_FILLERS = {
+    "ok", "okay", "yeah", "yes", "yep", "yup", "right", "sure", "mhm", "mm", "hmm", "uh", "um",
+    "huh", "uh-huh", "got", "it", "i", "see", "great", "cool", "alright", "perfect", "totally",
+    "absolutely", "exactly", "nice", "oh", "ah", "wow", "sounds", "good", "makes", "sense", "gotcha",
+    "fine", "true", "and", "so", "well",
+}  # fmt: skip
+_ZH_FILLER_CHARS = set("嗯啊哦噢对好的是行呃哈喔唔呀吧嘛没错可以")
+_PUNCT = re.compile(r"[\s\.,!?;:…\-–—'\"“”‘’()（）。，！？；：、~]+")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def is_filler(text: str, *, max_tokens: int = 3) -> bool:
+    """True for short acknowledgements that carry no step content ("ok", "yeah sure", "嗯嗯", "好的")."""
+    norm = _PUNCT.sub(" ", text.lower()).strip()
+    if not norm:
+        return True
+    if _CJK.search(norm):
+        chars = norm.replace(" ", "")
+        return len(chars) <= 2 * max_tokens and set(chars) <= _ZH_FILLER_CHARS
+    tokens = norm.split()
+    return len(tokens) <= max_tokens and all(t in _EN_FILLERS for t in tokens)
+
+
+_ROLE_ALIASES = {
+    "rep": Speaker.REP, "sales": Speaker.REP, "salesperson": Speaker.REP, "agent": Speaker.REP,
+    "host_salesman": Speaker.REP, "seller": Speaker.REP, "销售": Speaker.REP,
+    "customer": Speaker.CUSTOMER, "client": Speaker.CUSTOMER, "prospect": Speaker.CUSTOMER,
+    "customer_contact": Speaker.CUSTOMER, "buyer": Speaker.CUSTOMER, "客户": Speaker.CUSTOMER,
+}  # fmt: skip
+
+
+def normalise_role(role: Any) -> Speaker | None:
+    """Map a transcript role (enum or string, any of the formats' spellings) to rep/customer/None."""
+    value = getattr(role, "value", role)
+    return _ROLE_ALIASES.get(str(value).strip().lower()) if value is not None else None
+
+
+@dataclass(frozen=True)
+class _Emissions:
+    vectors: np.ndarray  # (T, dim) normalised utterance vectors
+    sims: np.ndarray  # (T, S) top-k mean cosine
+    logits: np.ndarray  # (T, S) calibrated logits incl. speaker and keyword terms
+    filler: np.ndarray  # (T,) bool
+    keyword_hits: list[list[list[str]]]  # [t][s] -> keywords found
+
+
+def _emissions(utterances: Sequence[UtteranceLike], vectors: np.ndarray, index: SopIndex, params: MatchParams) -> _Emissions:
+    steps = [step for _st, step in index.sop.steps()]
+    sims = np.stack([_topk_mean(vectors @ v.T, index.top_k) for v in index.vectors], axis=1)
+    logits = (sims - index.mid[None, :]) / index.scale[None, :]
+    hits: list[list[list[str]]] = []
+    for t, utt in enumerate(utterances):
+        text = utt.text.lower()
+        role = normalise_role(utt.role)
+        row = []
+        for s, step in enumerate(steps):
+            found = [kw for kw in step.keywords if kw.lower() in text]
+            row.append(found)
+            if found:
+                logits[t, s] += params.keyword_bonus
+            if role is not None and step.speaker != Speaker.ANY and step.speaker != role:
+                logits[t, s] -= params.speaker_mismatch_penalty
+        hits.append(row)
+    filler = np.array([is_filler(u.text, max_tokens=params.filler_max_tokens) for u in utterances], dtype=bool)
+    return _Emissions(vectors=vectors, sims=sims, logits=logits, filler=filler, keyword_hits=hits)
+
+
+def _log_sigmoid(x: np.ndarray) -> np.ndarray:
+    return -np.logaddexp(0.0, -x)
+
+
+# ---------------------------------------------------------------------------------------------
+# decoding
+
+
+def transition_matrix(n_steps: int, params: MatchParams) -> np.ndarray:
+    """Log-scores between the 2S+1 states: steps 0..S-1, then off-SOP after position -1..S-1."""
+    S = n_steps
+    N = 2 * S + 1
+    pos = np.concatenate([np.arange(S), np.arange(-1, S)])
+    is_off = np.arange(N) >= S
+    T = np.full((N, N), NEG)
+    for a in range(N):
+        for j in range(S):
+            d = j - pos[a]
+            if d == 0:
+                T[a, j] = 0.0  # stay on the step, or resume it after a digression
+            elif d >= 1:
+                T[a, j] = -params.forward_penalty - min(params.skip_penalty * (d - 1), params.max_skip_penalty)
+            else:
+                T[a, j] = -params.back_penalty
+        off_target = S + int(pos[a]) + 1
+        T[a, off_target] = 0.0 if is_off[a] else -params.off_enter_penalty
+    return T
+
+
+def _state_scores(em: _Emissions, params: MatchParams) -> np.ndarray:
+    """(T, N) emission log-scores; filler rows are flat so they take their label from context."""
+    T_, S = em.logits.shape
+    step_part = _log_sigmoid(em.logits)
+    off_part = np.full((T_, S + 1), np.log(params.off_sop_prob))
+    scores = np.concatenate([step_part, off_part], axis=1)
+    scores[em.filler] = 0.0
+    return scores
+
+
+def _viterbi(scores: np.ndarray, trans: np.ndarray, start: np.ndarray) -> np.ndarray:
+    T_, N = scores.shape
+    delta = start + scores[0]
+    back = np.zeros((T_, N), dtype=np.int64)
+    for t in range(1, T_):
+        cand = delta[:, None] + trans
+        back[t] = np.argmax(cand, axis=0)
+        delta = cand[back[t], np.arange(N)] + scores[t]
+    states = np.zeros(T_, dtype=np.int64)
+    states[-1] = int(np.argmax(delta))
+    for t in range(T_ - 1, 0, -1):
+        states[t - 1] = back[t, states[t]]
+    return states
+
+
+def _posteriors(scores: np.ndarray, trans: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """State marginals under the same log-potentials (forward-backward, CRF-style)."""
+    T_, N = scores.shape
+    alpha = np.zeros((T_, N))
+    beta = np.zeros((T_, N))
+    alpha[0] = start + scores[0]
+    for t in range(1, T_):
+        alpha[t] = _logsumexp(alpha[t - 1][:, None] + trans, axis=0) + scores[t]
+    for t in range(T_ - 2, -1, -1):
+        beta[t] = _logsumexp(trans + (scores[t + 1] + beta[t + 1])[None, :], axis=1)
+    post = alpha + beta
+    post -= _logsumexp(post, axis=1)[:, None]
+    return np.exp(post)
+
+
+def _logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
+    m = np.max(x, axis=axis, keepdims=True)
+    return (m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))).squeeze(axis)
+
+
+def match_call(
+    utterances: Sequence[UtteranceLike],
+    sop: SopDefinition | SopIndex,
+    *,
+    utterance_vectors: np.ndarray,
+    example_vectors: dict[str, np.ndarray] | None = None,
+    params: MatchParams = MatchParams(),
+) -> MatchResult:
+    """Label every utterance with a step or off-SOP and collapse the labels into the actual path."""
+    index = _resolve_index(sop, example_vectors, params)
+    vectors = _normalise(np.asarray(utterance_vectors, dtype=np.float32).reshape(len(utterances), -1)) if len(utterances) else None
+    if vectors is None or not len(utterances):
+        return MatchResult(index.sop.id, index.sop.version, (), (), params)
+    if vectors.shape[1] != index.vectors[0].shape[1]:
+        raise MatchInputError(
+            f"utterance vectors have dimension {vectors.shape[1]} but the SOP index has "
+            f"{index.vectors[0].shape[1]}; embed both with the same model"
+        )
+    em = _emissions(utterances, vectors, index, params)
+    S = len(index.step_ids)
+    scores = _state_scores(em, params)
+    if params.decode == "argmax":
+        states = _argmax_states(em, params)
+        post = np.exp(scores - _logsumexp(scores, axis=1)[:, None])
+    else:
+        trans = transition_matrix(S, params)
+        start = trans[S].copy()  # as if coming from "off-SOP before the first step"
+        states = _viterbi(scores, trans, start)
+        post = _posteriors(scores, trans, start)
+    labels = tuple(_label(t, int(states[t]), utterances, em, post, index) for t in range(len(utterances)))
+    return MatchResult(index.sop.id, index.sop.version, labels, collapse_path(labels, utterances, index), params)
+
+
+def _resolve_index(sop: SopDefinition | SopIndex, example_vectors: dict[str, np.ndarray] | None, params: MatchParams) -> SopIndex:
+    if isinstance(sop, SopIndex):
+        return sop
+    if example_vectors is None:
+        raise MatchInputError("pass example_vectors or a SopIndex from build_sop_index()")
+    return index_from_vectors(sop, example_vectors, params=params)
+
+
+def _argmax_states(em: _Emissions, params: MatchParams) -> np.ndarray:
+    """Each utterance alone: the best step if its probability beats off_sop_prob, else off-SOP."""
+    S = em.logits.shape[1]
+    best = np.argmax(em.logits, axis=1)
+    prob = 1.0 / (1.0 + np.exp(-em.logits[np.arange(len(best)), best]))
+    return np.where(prob > params.off_sop_prob, best, S)
+
+
+def _label(t: int, state: int, utterances: Sequence[UtteranceLike], em: _Emissions, post: np.ndarray, index: SopIndex) -> UtteranceLabel:
+    S = len(index.step_ids)
+    utt = utterances[t]
+    if state < S:
+        s, step_id, score = state, index.step_ids[state], float(post[t, state])
+    else:
+        s, step_id, score = int(np.argmax(em.sims[t])), None, float(post[t, S:].sum())
+    evidence = _evidence(t, s, step_id, utt, em, index)
+    return UtteranceLabel(int(utt.index), step_id, round(score, 4), round(float(em.sims[t, s]), 4), evidence)
+
+
+def _evidence(t: int, s: int, step_id: str | None, utt: UtteranceLike, em: _Emissions, index: SopIndex) -> tuple[str, ...]:
+    out: list[str] = []
+    if em.filler[t]:
+        out.append("filler: label taken from the surrounding utterances")
+    best_step = int(np.argmax(em.logits[t]))
+    if step_id is None:
+        out.append(f"off-SOP: closest step '{index.step_ids[s]}' at similarity {em.sims[t, s]:.2f}")
+        return tuple(out)
+    cos = index.vectors[s] @ em.vectors[t]
+    j = int(np.argmax(cos))
+    out.append(f"example: \"{index.texts[s][j]}\" ({cos[j]:.2f})")
+    if em.keyword_hits[t][s]:
+        out.append("keywords: " + ", ".join(em.keyword_hits[t][s]))
+    if best_step != s and not em.filler[t]:
+        out.append(f"context: chosen over '{index.step_ids[best_step]}', which scored higher alone")
+    return tuple(out)
+
+
+def collapse_path(labels: Sequence[UtteranceLabel], utterances: Sequence[UtteranceLike], index: SopIndex) -> tuple[PathSegment, ...]:
+    """Consecutive labels of one step form a visit; off-SOP utterances inside a visit do not split it."""
+    stage_of = dict(zip(index.step_ids, index.stage_ids))
+    segs: list[tuple[str, list[int]]] = []
+    for t, label in enumerate(labels):
+        if label.step_id is None:
+            continue
+        if segs and segs[-1][0] == label.step_id:
+            segs[-1][1].append(t)
+        else:
+            segs.append((label.step_id, [t]))
+    return tuple(
+        PathSegment(
+            step_id=sid,
+            stage_id=stage_of[sid],
+            start=float(utterances[ts[0]].start),
+            end=float(utterances[ts[-1]].end),
+            utterance_indexes=tuple(int(utterances[t].index) for t in ts),
+        )
+        for sid, ts in segs
+    )
