@@ -11,6 +11,7 @@ import json
 import math
 import re
 import statistics
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, cast
@@ -107,6 +108,7 @@ _LATIN_WORD_RE = re.compile(r"[A-Za-z0-9\u00C0-\u024F]+(?:['’][A-Za-z]+)*")
 # C0/C1 controls and bidi overrides: removed from all text (tab becomes a space).
 _CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _WS_RE = re.compile(r"\s+")
+_ODD_CATEGORIES = frozenset({"Cc", "Co", "Cn", "Cs"})
 _NO_SPACE_BEFORE = set(",.!?;:%)]}…'’\"" + _CJK_PUNCT)
 
 
@@ -250,10 +252,16 @@ def _decode(data: bytes, *, max_bytes: int, filename: str | None) -> str:
             "the file is empty",
             "Upload a transcript with at least one line such as 'Rep: Hello'",
         )
-    controls = len(re.findall("[\x00-\x08\x0e-\x1f\x7f\ufffd]", text))
-    if controls > max(8, len(text) // 100):
+    if _looks_binary(text):
         raise _binary(name)
     return text
+
+
+def _looks_binary(text: str) -> bool:
+    """More than 1% controls, replacement, private-use or unassigned characters (first 200k)."""
+    sample = text[:200_000]
+    odd = sum(1 for ch in sample if ch not in "\t\n\r\f\v" and unicodedata.category(ch) in _ODD_CATEGORIES)
+    return odd + sample.count("\ufffd") > max(8, len(sample) // 100)
 
 
 def _binary(name: str) -> TranscriptFormatError:
@@ -670,11 +678,12 @@ def _parse_cues(
 def _blocks(lines: list[str], *, offset: int) -> Iterable[tuple[int, list[str]]]:
     block: list[str] = []
     first = offset
-    for i, line in enumerate(lines):
-        if line.strip():
+    for i, raw in enumerate(lines):
+        line = _CONTROL_RE.sub("", raw).strip()
+        if line:
             if not block:
                 first = i + offset
-            block.append(line.strip())
+            block.append(line)
         elif block:
             yield first, block
             block = []
@@ -809,7 +818,7 @@ def _parse_text(text: str, roles: Mapping[str, Role]) -> ParsedTranscript:
     fmt = "Plain text"
     turns: list[list[Any]] = []  # [line_no, speaker, hint, [texts], stamp]
     for line_no, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
+        line = _CONTROL_RE.sub("", raw).strip()
         if not line:
             continue
         stamp_match = _TEXT_STAMP_RE.match(line)
