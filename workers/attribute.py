@@ -63,28 +63,40 @@ def _attribute_words(session: Session, call: Call, words: list[Word]) -> Attribu
 def _stereo(call: Call, words: list[Word], left: np.ndarray, right: np.ndarray) -> Attribution:
     from models.diarizer import attribute_stereo
 
-    spans = [(w.start, w.end) for w in words]
-    channels, confidences = attribute_stereo(spans, left, right, SAMPLE_RATE)
-    rep_index = 0 if call.rep_channel == "left" else 1
-    labels = ["left" if c == 0 else "right" for c in channels]
-    rep_label = "left" if rep_index == 0 else "right"
+    attributions = attribute_stereo(words, left, right, SAMPLE_RATE)
+    labels = ["left" if a.channel == 0 else "right" for a in attributions]
+    rep_label = call.rep_channel if call.rep_channel in ("left", "right") else "left"
     roles = {rep_label: "rep", ("right" if rep_label == "left" else "left"): "customer"}
-    return Attribution(labels, roles, "channel", float(np.mean(confidences)) if len(confidences) else 0.0)
+    # Confidence: mean energy share of the winning channel (0.5 = indistinguishable, 1 = clean).
+    confidence = float(np.mean([a.confidence for a in attributions])) if attributions else 0.0
+    return Attribution(labels, roles, "channel", confidence)
 
 
 def _mono(session: Session, call: Call, words: list[Word], samples: np.ndarray) -> Attribution:
     from models.diarizer import diarize_mono, match_voiceprint
 
     diarization = diarize_mono(samples, SAMPLE_RATE)
-    labels = [f"speaker_{diarization.speaker_at((w.start + w.end) / 2)}" for w in words]
+    labels = [f"speaker_{_speaker_at(diarization.turns, (w.start + w.end) / 2)}" for w in words]
     speakers = sorted(set(labels))
     rep = session.get(User, call.rep_id) if call.rep_id else None
-    if rep is not None and rep.voiceprint is not None and len(diarization.centroids) >= 1:
-        enrolled = np.frombuffer(rep.voiceprint, dtype=np.float32)
-        match = match_voiceprint(diarization.centroids, enrolled)
-        rep_label = f"speaker_{match.speaker}"
-        roles = {s: ("rep" if s == rep_label else "customer") for s in speakers}
-        return Attribution(labels, roles, "voiceprint", match.confidence)
+    if rep is not None and rep.voiceprint is not None and diarization.num_speakers >= 1:
+        match = match_voiceprint(diarization.speaker_embeddings, np.frombuffer(rep.voiceprint, dtype=np.float32))
+        if match.is_match:
+            rep_label = f"speaker_{match.speaker}"
+            roles = {s: ("rep" if s == rep_label else "customer") for s in speakers}
+            return Attribution(labels, roles, "voiceprint", match.similarity)
     decision = roles_mod.decide_roles_for_words(words, labels, language=call.language)
+    if decision.rep_speaker is None:
+        # No evidence either way: the first speaker of an outbound sales call is usually the rep.
+        roles = {s: ("rep" if i == 0 else "customer") for i, s in enumerate(dict.fromkeys(labels))}
+        return Attribution(labels, roles, "first-speaker", 0.5)
     roles = {s: ("rep" if s == decision.rep_speaker else "customer") for s in speakers}
     return Attribution(labels, roles, "content", decision.confidence)
+
+
+def _speaker_at(turns: tuple, t: float) -> int:  # type: ignore[type-arg]
+    """The diarized speaker at time t: the turn containing it, else the nearest turn."""
+    if not turns:
+        return 0
+    best = min(turns, key=lambda turn: 0.0 if turn.start <= t <= turn.end else min(abs(turn.start - t), abs(turn.end - t)))
+    return int(best.speaker)

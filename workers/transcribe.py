@@ -30,7 +30,17 @@ def _transcribe(session: Session, call: Call) -> Outcome:
     result = transcriber.transcribe(path, TranscribeOptions(language=call.language))
     session.execute(delete(CallAsr).where(CallAsr.call_id == call.id))
     session.add(
-        CallAsr(call_id=call.id, model=result.model_name, language=result.language, result=asdict(result))
+        CallAsr(
+            call_id=call.id,
+            model=result.model_name,
+            language=result.language,
+            result={
+                "language": result.language,
+                "language_probability": result.language_probability,
+                "duration_s": result.duration_s,
+                "segments": [asdict(segment) for segment in result.segments],
+            },
+        )
     )
     if call.language is None:
         call.language, call.language_source = result.language, "detected"
