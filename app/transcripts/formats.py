@@ -260,7 +260,9 @@ def _decode(data: bytes, *, max_bytes: int, filename: str | None) -> str:
 def _looks_binary(text: str) -> bool:
     """More than 1% controls, replacement, private-use or unassigned characters (first 200k)."""
     sample = text[:200_000]
-    odd = sum(1 for ch in sample if ch not in "\t\n\r\f\v" and unicodedata.category(ch) in _ODD_CATEGORIES)
+    odd = sum(
+        1 for ch in sample if ch not in "\t\n\r\f\v" and unicodedata.category(ch) in _ODD_CATEGORIES
+    )
     return odd + sample.count("\ufffd") > max(8, len(sample) // 100)
 
 

@@ -20,6 +20,15 @@ def parse_fixture(name: str, **kwargs: object) -> ParsedTranscript:
     return parse_transcript(fixture_bytes(name), filename=name, **kwargs)  # type: ignore[arg-type]
 
 
-def utt(index: int, role: Role, start: float, end: float, text: str, speaker: str | None = None) -> Utterance:
+def utt(
+    index: int, role: Role, start: float, end: float, text: str, speaker: str | None = None
+) -> Utterance:
     """An utterance; the speaker defaults to the role word."""
-    return Utterance(index, speaker or {"rep": "Rep", "customer": "Customer"}.get(role, "Unknown"), role, start, end, text)
+    return Utterance(
+        index,
+        speaker or {"rep": "Rep", "customer": "Customer"}.get(role, "Unknown"),
+        role,
+        start,
+        end,
+        text,
+    )

@@ -24,7 +24,9 @@ def _own(**fields: object) -> bytes:
 
 def test_file_over_the_size_limit_is_rejected_with_sizes() -> None:
     message = _error(b"Rep: " + b"a" * 200, max_bytes=100, filename="call.txt")
-    assert message.startswith("Uploaded transcript, file 'call.txt': it is 205 bytes, over the 100 byte limit")
+    assert message.startswith(
+        "Uploaded transcript, file 'call.txt': it is 205 bytes, over the 100 byte limit"
+    )
 
 
 def test_empty_file_is_rejected() -> None:
@@ -63,7 +65,10 @@ def test_json_without_utterances_or_segments_is_rejected() -> None:
 
 
 def test_own_json_missing_text_names_the_utterance() -> None:
-    assert "Talktrack JSON transcript, utterance 0: missing required field 'text'. Add 'text'" in _error(_own(text=...))
+    assert (
+        "Talktrack JSON transcript, utterance 0: missing required field 'text'. Add 'text'"
+        in _error(_own(text=...))
+    )
 
 
 def test_own_json_invalid_role_lists_allowed_roles() -> None:
@@ -72,8 +77,10 @@ def test_own_json_invalid_role_lists_allowed_roles() -> None:
 
 def test_own_json_end_before_start_is_rejected() -> None:
     message = _error(fixture_bytes("malformed/end_before_start.json"))
-    assert message == ("Talktrack JSON transcript, utterance 0: end 3.000s is before start 5.000s. "
-                       "Swap or correct the two times")
+    assert message == (
+        "Talktrack JSON transcript, utterance 0: end 3.000s is before start 5.000s. "
+        "Swap or correct the two times"
+    )
 
 
 def test_non_finite_time_is_rejected() -> None:
@@ -94,7 +101,9 @@ def test_overlong_speaker_name_is_rejected() -> None:
 
 def test_megaview_segment_missing_begin_time_names_the_segment() -> None:
     message = _error(fixture_bytes("malformed/megaview_missing_begin.json"))
-    assert message.startswith("Megaview JSON transcript, segment 2: missing required field 'begin_time'")
+    assert message.startswith(
+        "Megaview JSON transcript, segment 2: missing required field 'begin_time'"
+    )
     assert "also accepted: start, begin" in message
 
 
@@ -104,7 +113,9 @@ def test_megaview_segment_that_is_not_an_object_is_rejected() -> None:
 
 def test_webvtt_bad_timestamp_names_the_line_and_format() -> None:
     message = _error(fixture_bytes("malformed/bad_timestamp.vtt"))
-    assert message.startswith("WebVTT transcript, line 8: cue timing '00:00:2.500 --> 00:00:04.000'")
+    assert message.startswith(
+        "WebVTT transcript, line 8: cue timing '00:00:2.500 --> 00:00:04.000'"
+    )
     assert "Write times like 00:01:02.500 --> 00:01:04.000" in message
 
 
@@ -128,7 +139,8 @@ def test_webvtt_header_must_be_exact() -> None:
 def test_text_before_any_speaker_prefix_is_rejected() -> None:
     message = _error(fixture_bytes("malformed/no_prefix.txt"))
     assert message.startswith(
-        "Plain text transcript, line 1: 'Discovery call notes, Brightline, Oct 7' comes before any speaker prefix")
+        "Plain text transcript, line 1: 'Discovery call notes, Brightline, Oct 7' comes before any speaker prefix"
+    )
     assert "'Rep: …' / 'Customer: …'" in message
 
 
@@ -152,7 +164,9 @@ def test_transcript_with_no_text_is_rejected() -> None:
 
 
 def test_roles_mapping_with_an_unknown_role_is_rejected() -> None:
-    assert "role 'boss' is not rep, customer or unknown" in _error(b"Alice: hi\n", roles={"Alice": "boss"})
+    assert "role 'boss' is not rep, customer or unknown" in _error(
+        b"Alice: hi\n", roles={"Alice": "boss"}
+    )
 
 
 def test_format_error_is_a_value_error_with_parts() -> None:

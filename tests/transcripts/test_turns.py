@@ -1,0 +1,94 @@
+"""build_utterances: turns from speaker-labelled ASR words."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.transcripts.formats import Word
+from app.transcripts.turns import build_utterances
+
+ROLES = {"A": "rep", "B": "customer"}
+
+
+def _w(start: float, end: float, text: str) -> Word:
+    return Word(start, end, text, 0.9)
+
+
+def test_consecutive_words_of_one_speaker_form_one_turn() -> None:
+    words = [
+        (_w(0.0, 0.4, " Hello"), "A"),
+        (_w(0.5, 0.9, " there."), "A"),
+        (_w(1.2, 1.5, " Hi."), "B"),
+    ]
+    turns = build_utterances(words, roles=ROLES)
+    assert [(u.index, u.speaker, u.role, u.start, u.end, u.text) for u in turns] == [
+        (0, "A", "rep", 0.0, 0.9, "Hello there."),
+        (1, "B", "customer", 1.2, 1.5, "Hi."),
+    ]
+    assert turns[0].words == (words[0][0], words[1][0])
+
+
+def test_a_pause_longer_than_max_gap_splits_the_turn() -> None:
+    words = [
+        (_w(0.0, 0.5, " Okay."), "A"),
+        (_w(2.1, 2.5, " So,"), "A"),
+        (_w(2.6, 3.0, " next"), "A"),
+    ]
+    turns = build_utterances(words, roles=ROLES, max_gap_s=1.5)
+    assert [u.text for u in turns] == ["Okay.", "So, next"]
+
+
+def test_a_pause_at_max_gap_does_not_split() -> None:
+    words = [(_w(0.0, 0.5, " Okay"), "A"), (_w(2.0, 2.5, " then"), "A")]
+    assert len(build_utterances(words, roles=ROLES, max_gap_s=1.5)) == 1
+
+
+def test_long_turn_splits_at_the_first_sentence_end_after_max_len() -> None:
+    words = [(_w(i, i + 0.9, f" w{i}." if i in (3, 7) else f" w{i}"), "A") for i in range(10)]
+    turns = build_utterances(words, roles=ROLES, max_len_s=5.0)
+    assert [u.text.split()[0] for u in turns] == ["w0", "w8"]
+
+
+def test_turn_without_sentence_end_is_cut_at_twice_max_len() -> None:
+    words = [(_w(i, i + 0.9, f" w{i}"), "A") for i in range(25)]
+    turns = build_utterances(words, roles=ROLES, max_len_s=5.0)
+    assert [(u.start, u.end) for u in turns] == [(0, 10.9), (11, 21.9), (22, 24.9)]
+
+
+def test_chinese_words_join_without_spaces_and_english_with_one() -> None:
+    words = [
+        (_w(0, 0.3, "我们"), "B"),
+        (_w(0.3, 0.5, "现在"), "B"),
+        (_w(0.5, 0.7, "用"), "B"),
+        (_w(0.7, 1.2, " Salesforce"), "B"),
+        (_w(1.2, 1.5, " CRM"), "B"),
+        (_w(1.5, 1.7, "。"), "B"),
+    ]
+    assert build_utterances(words, roles=ROLES)[0].text == "我们现在用Salesforce CRM。"
+
+
+def test_words_without_leading_spaces_and_split_punctuation_join_cleanly() -> None:
+    words = [
+        (_w(0, 0.2, "We"), "A"),
+        (_w(0.2, 0.4, "don"), "A"),
+        (_w(0.4, 0.5, "'t"), "A"),
+        (_w(0.5, 0.8, "know"), "A"),
+        (_w(0.8, 0.9, "?"), "A"),
+    ]
+    assert build_utterances(words, roles=ROLES)[0].text == "We don't know?"
+
+
+def test_unmapped_speaker_gets_unknown_role_and_blank_words_are_dropped() -> None:
+    words = [(_w(1.0, 1.2, " Hi"), "C"), (_w(0.0, 0.1, "  "), "A")]
+    turns = build_utterances(words, roles=ROLES)
+    assert [(u.speaker, u.role, u.text) for u in turns] == [("C", "unknown", "Hi")]
+
+
+def test_words_out_of_order_are_sorted_by_start() -> None:
+    words = [(_w(1.0, 1.4, " world"), "A"), (_w(0.0, 0.4, " Hello"), "A")]
+    assert build_utterances(words, roles=ROLES)[0].text == "Hello world"
+
+
+def test_invalid_role_in_mapping_is_rejected() -> None:
+    with pytest.raises(ValueError, match="rep, customer or unknown"):
+        build_utterances([], roles={"A": "seller"})
