@@ -50,6 +50,9 @@ def _make_task(name: str, func: Callable[..., object]) -> None:
 for _name, _func in STAGES.items():
     _make_task(_name, _func)
 
+register("sop.rematch", match.rematch_call)
+register("sop.rematch_all", match.rematch_all)
+
 
 def run_inline(task_name: str, kwargs: dict[str, object]) -> None:
     """Execute a job in this process (tests, `talktrack ingest --inline`)."""

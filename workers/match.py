@@ -17,3 +17,29 @@ def _match(session: Session, call: Call) -> Outcome:
 
     sop_service.match_and_store(session=session, call=call)
     return Outcome(CallStatus.ready, None)
+
+
+def rematch_call(call_id: int) -> bool:
+    """Re-match a ready call (new SOP version, or on request); the call stays ready throughout."""
+    from app.calls.models import Call
+    from app.db import session_scope
+    from app.sop import service as sop_service
+
+    with session_scope() as session:
+        call = session.get(Call, call_id)
+        if call is None or call.status != CallStatus.ready:
+            return False
+        return sop_service.match_and_store(session=session, call=call) is not None
+
+
+def rematch_all(sop_id: str) -> int:
+    """Queue a re-match of every call that uses this SOP (after a new version lands)."""
+    from app import jobs
+    from app.db import session_scope
+    from app.sop import service as sop_service
+
+    with session_scope() as session:
+        call_ids = sop_service.calls_using(session=session, sop_id=sop_id)
+        for call_id in call_ids:
+            jobs.enqueue(session, "sop.rematch", call_id=call_id)
+    return len(call_ids)

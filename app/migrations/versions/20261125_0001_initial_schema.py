@@ -2,7 +2,7 @@
 
 Revision ID: 20261125_0001
 Revises: 
-Create Date: 2026-11-25 16:27:21.653129
+Create Date: 2026-11-25 16:33:06.038593
 """
 from alembic import op
 import sqlalchemy as sa
@@ -68,6 +68,27 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_user_account')),
     sa.UniqueConstraint('email', name=op.f('uq_user_account_email'))
     )
+    op.create_table('account',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('external_ref', sa.String(length=120), nullable=True),
+    sa.Column('team_id', sa.Integer(), nullable=True),
+    sa.Column('owner_id', sa.Integer(), nullable=True),
+    sa.Column('industry', sa.String(length=120), nullable=False),
+    sa.Column('address', sa.String(length=300), nullable=False),
+    sa.Column('customer_since', sa.Date(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['owner_id'], ['user_account.id'], name=op.f('fk_account_owner_id_user_account'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['team_id'], ['team.id'], name=op.f('fk_account_team_id_team'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_account')),
+    sa.UniqueConstraint('external_ref', name=op.f('uq_account_external_ref'))
+    )
+    with op.batch_alter_table('account', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_account_name'), ['name'], unique=False)
+        batch_op.create_index(batch_op.f('ix_account_owner_id'), ['owner_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_account_team_id'), ['team_id'], unique=False)
+
     op.create_table('api_token',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -86,6 +107,23 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('api_token', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_api_token_user_id'), ['user_id'], unique=False)
+
+    op.create_table('audit_event',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('actor_email', sa.String(length=254), nullable=False),
+    sa.Column('action', sa.String(length=64), nullable=False),
+    sa.Column('target_type', sa.String(length=32), nullable=False),
+    sa.Column('target_id', sa.String(length=64), nullable=False),
+    sa.Column('detail', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['actor_id'], ['user_account.id'], name=op.f('fk_audit_event_actor_id_user_account'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_event'))
+    )
+    with op.batch_alter_table('audit_event', schema=None) as batch_op:
+        batch_op.create_index('ix_audit_event_action_at', ['action', 'at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_audit_event_actor_id'), ['actor_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_audit_event_at'), ['at'], unique=False)
 
     op.create_table('call',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -139,6 +177,25 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_call_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_call_team_id'), ['team_id'], unique=False)
         batch_op.create_index('ix_call_team_occurred', ['team_id', 'occurred_at'], unique=False)
+
+    op.create_table('sales_target',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('team_id', sa.Integer(), nullable=True),
+    sa.Column('rep_id', sa.Integer(), nullable=True),
+    sa.Column('period', sa.String(length=10), nullable=False),
+    sa.Column('metric', sa.String(length=32), nullable=False),
+    sa.Column('value_minor', sa.BigInteger(), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['rep_id'], ['user_account.id'], name=op.f('fk_sales_target_rep_id_user_account'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['team_id'], ['team.id'], name=op.f('fk_sales_target_team_id_team'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sales_target')),
+    sa.UniqueConstraint('team_id', 'rep_id', 'period', 'metric', 'currency', name=op.f('uq_sales_target_team_id'))
+    )
+    with op.batch_alter_table('sales_target', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sales_target_rep_id'), ['rep_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sales_target_team_id'), ['team_id'], unique=False)
 
     op.create_table('sop_version',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -195,6 +252,64 @@ def upgrade() -> None:
     with op.batch_alter_table('call_sop_result', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_call_sop_result_sop_id'), ['sop_id'], unique=False)
 
+    op.create_table('contact',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=120), nullable=False),
+    sa.Column('title', sa.String(length=120), nullable=False),
+    sa.Column('role', sa.String(length=20), nullable=False),
+    sa.Column('email', sa.String(length=254), nullable=False),
+    sa.Column('phone', sa.String(length=60), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['account.id'], name=op.f('fk_contact_account_id_account'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_contact'))
+    )
+    with op.batch_alter_table('contact', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_contact_account_id'), ['account_id'], unique=False)
+
+    op.create_table('deal',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('external_ref', sa.String(length=120), nullable=True),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=False),
+    sa.Column('owner_id', sa.Integer(), nullable=False),
+    sa.Column('team_id', sa.Integer(), nullable=True),
+    sa.Column('process_id', sa.String(length=100), nullable=False),
+    sa.Column('process_version', sa.Integer(), nullable=False),
+    sa.Column('stage_id', sa.String(length=80), nullable=False),
+    sa.Column('stage_entered_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('amount_minor', sa.BigInteger(), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('expected_close_date', sa.Date(), nullable=True),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('close_reason', sa.Text(), nullable=True),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('source', sa.String(length=10), nullable=False),
+    sa.Column('opened_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('feedback', sa.JSON(), nullable=False),
+    sa.Column('need_confirmed', sa.Boolean(), nullable=False),
+    sa.Column('budget_confirmed', sa.Boolean(), nullable=False),
+    sa.Column('signer_confirmed', sa.Boolean(), nullable=False),
+    sa.Column('effective_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('existing_account', sa.Boolean(), nullable=False),
+    sa.Column('last_activity_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['account.id'], name=op.f('fk_deal_account_id_account'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['owner_id'], ['user_account.id'], name=op.f('fk_deal_owner_id_user_account'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['team_id'], ['team.id'], name=op.f('fk_deal_team_id_team'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_deal')),
+    sa.UniqueConstraint('external_ref', name=op.f('uq_deal_external_ref'))
+    )
+    with op.batch_alter_table('deal', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_deal_account_id'), ['account_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_deal_expected_close_date'), ['expected_close_date'], unique=False)
+        batch_op.create_index('ix_deal_owner_status', ['owner_id', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_deal_process_id'), ['process_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_deal_status'), ['status'], unique=False)
+        batch_op.create_index('ix_deal_team_status_stage', ['team_id', 'status', 'stage_id'], unique=False)
+
     op.create_table('utterance',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('call_id', sa.Integer(), nullable=False),
@@ -213,6 +328,82 @@ def upgrade() -> None:
     with op.batch_alter_table('utterance', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_utterance_call_id'), ['call_id'], unique=False)
 
+    op.create_table('utterance_original',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('call_id', sa.Integer(), nullable=False),
+    sa.Column('idx', sa.Integer(), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('words', sa.JSON(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['call_id'], ['call.id'], name=op.f('fk_utterance_original_call_id_call'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_utterance_original')),
+    sa.UniqueConstraint('call_id', 'idx', name=op.f('uq_utterance_original_call_id'))
+    )
+    with op.batch_alter_table('utterance_original', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_utterance_original_call_id'), ['call_id'], unique=False)
+
+    op.create_table('deal_activity',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('deal_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('by_id', sa.Integer(), nullable=True),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('detail', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['by_id'], ['user_account.id'], name=op.f('fk_deal_activity_by_id_user_account'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['deal_id'], ['deal.id'], name=op.f('fk_deal_activity_deal_id_deal'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_deal_activity'))
+    )
+    with op.batch_alter_table('deal_activity', schema=None) as batch_op:
+        batch_op.create_index('ix_deal_activity_deal_at', ['deal_id', 'at'], unique=False)
+
+    op.create_table('deal_approval',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('deal_id', sa.Integer(), nullable=False),
+    sa.Column('from_stage', sa.String(length=80), nullable=False),
+    sa.Column('to_stage', sa.String(length=80), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('requested_by_id', sa.Integer(), nullable=True),
+    sa.Column('requested_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('decided_by_id', sa.Integer(), nullable=True),
+    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('comment', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['deal_id'], ['deal.id'], name=op.f('fk_deal_approval_deal_id_deal'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['decided_by_id'], ['user_account.id'], name=op.f('fk_deal_approval_decided_by_id_user_account'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['requested_by_id'], ['user_account.id'], name=op.f('fk_deal_approval_requested_by_id_user_account'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_deal_approval'))
+    )
+    with op.batch_alter_table('deal_approval', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_deal_approval_deal_id'), ['deal_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_deal_approval_status'), ['status'], unique=False)
+
+    op.create_table('deal_call',
+    sa.Column('call_id', sa.Integer(), nullable=False),
+    sa.Column('deal_id', sa.Integer(), nullable=False),
+    sa.Column('linked_by_id', sa.Integer(), nullable=True),
+    sa.Column('linked_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['call_id'], ['call.id'], name=op.f('fk_deal_call_call_id_call'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['deal_id'], ['deal.id'], name=op.f('fk_deal_call_deal_id_deal'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['linked_by_id'], ['user_account.id'], name=op.f('fk_deal_call_linked_by_id_user_account'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('call_id', name=op.f('pk_deal_call'))
+    )
+    with op.batch_alter_table('deal_call', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_deal_call_deal_id'), ['deal_id'], unique=False)
+
+    op.create_table('deal_intent',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('deal_id', sa.Integer(), nullable=False),
+    sa.Column('decision', sa.String(length=8), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('by_id', sa.Integer(), nullable=True),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['by_id'], ['user_account.id'], name=op.f('fk_deal_intent_by_id_user_account'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['deal_id'], ['deal.id'], name=op.f('fk_deal_intent_deal_id_deal'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_deal_intent'))
+    )
+    with op.batch_alter_table('deal_intent', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_deal_intent_deal_id'), ['deal_id'], unique=False)
+
     op.create_table('utterance_embedding',
     sa.Column('utterance_id', sa.Integer(), nullable=False),
     sa.Column('call_id', sa.Integer(), nullable=False),
@@ -226,19 +417,79 @@ def upgrade() -> None:
     with op.batch_alter_table('utterance_embedding', schema=None) as batch_op:
         batch_op.create_index('ix_utterance_embedding_call', ['call_id'], unique=False)
 
+    op.create_table('deal_stage_event',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('deal_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=10), nullable=False),
+    sa.Column('from_stage', sa.String(length=80), nullable=True),
+    sa.Column('to_stage', sa.String(length=80), nullable=True),
+    sa.Column('by_id', sa.Integer(), nullable=True),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('approval_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['approval_id'], ['deal_approval.id'], name=op.f('fk_deal_stage_event_approval_id_deal_approval'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['by_id'], ['user_account.id'], name=op.f('fk_deal_stage_event_by_id_user_account'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['deal_id'], ['deal.id'], name=op.f('fk_deal_stage_event_deal_id_deal'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_deal_stage_event'))
+    )
+    with op.batch_alter_table('deal_stage_event', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_deal_stage_event_at'), ['at'], unique=False)
+        batch_op.create_index('ix_deal_stage_event_deal_at', ['deal_id', 'at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_deal_stage_event_to_stage'), ['to_stage'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('deal_stage_event', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_deal_stage_event_to_stage'))
+        batch_op.drop_index('ix_deal_stage_event_deal_at')
+        batch_op.drop_index(batch_op.f('ix_deal_stage_event_at'))
+
+    op.drop_table('deal_stage_event')
     with op.batch_alter_table('utterance_embedding', schema=None) as batch_op:
         batch_op.drop_index('ix_utterance_embedding_call')
 
     op.drop_table('utterance_embedding')
+    with op.batch_alter_table('deal_intent', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_deal_intent_deal_id'))
+
+    op.drop_table('deal_intent')
+    with op.batch_alter_table('deal_call', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_deal_call_deal_id'))
+
+    op.drop_table('deal_call')
+    with op.batch_alter_table('deal_approval', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_deal_approval_status'))
+        batch_op.drop_index(batch_op.f('ix_deal_approval_deal_id'))
+
+    op.drop_table('deal_approval')
+    with op.batch_alter_table('deal_activity', schema=None) as batch_op:
+        batch_op.drop_index('ix_deal_activity_deal_at')
+
+    op.drop_table('deal_activity')
+    with op.batch_alter_table('utterance_original', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_utterance_original_call_id'))
+
+    op.drop_table('utterance_original')
     with op.batch_alter_table('utterance', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_utterance_call_id'))
 
     op.drop_table('utterance')
+    with op.batch_alter_table('deal', schema=None) as batch_op:
+        batch_op.drop_index('ix_deal_team_status_stage')
+        batch_op.drop_index(batch_op.f('ix_deal_status'))
+        batch_op.drop_index(batch_op.f('ix_deal_process_id'))
+        batch_op.drop_index('ix_deal_owner_status')
+        batch_op.drop_index(batch_op.f('ix_deal_expected_close_date'))
+        batch_op.drop_index(batch_op.f('ix_deal_account_id'))
+
+    op.drop_table('deal')
+    with op.batch_alter_table('contact', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_contact_account_id'))
+
+    op.drop_table('contact')
     with op.batch_alter_table('call_sop_result', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_call_sop_result_sop_id'))
 
@@ -252,6 +503,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_sop_version_sop_id'))
 
     op.drop_table('sop_version')
+    with op.batch_alter_table('sales_target', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sales_target_team_id'))
+        batch_op.drop_index(batch_op.f('ix_sales_target_rep_id'))
+
+    op.drop_table('sales_target')
     with op.batch_alter_table('call', schema=None) as batch_op:
         batch_op.drop_index('ix_call_team_occurred')
         batch_op.drop_index(batch_op.f('ix_call_team_id'))
@@ -262,10 +518,22 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_call_external_deal_id'))
 
     op.drop_table('call')
+    with op.batch_alter_table('audit_event', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_audit_event_at'))
+        batch_op.drop_index(batch_op.f('ix_audit_event_actor_id'))
+        batch_op.drop_index('ix_audit_event_action_at')
+
+    op.drop_table('audit_event')
     with op.batch_alter_table('api_token', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_api_token_user_id'))
 
     op.drop_table('api_token')
+    with op.batch_alter_table('account', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_account_team_id'))
+        batch_op.drop_index(batch_op.f('ix_account_owner_id'))
+        batch_op.drop_index(batch_op.f('ix_account_name'))
+
+    op.drop_table('account')
     op.drop_table('user_account')
     op.drop_table('team')
     with op.batch_alter_table('login_attempt', schema=None) as batch_op:

@@ -1,0 +1,147 @@
+"""REST: SOP versions (/api/v1/sops) and a call's SOP match (/api/v1/calls/{id}/sop)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, UploadFile, status
+from pydantic import BaseModel
+
+from app import jobs
+from app.calls import service as calls_service
+from app.calls.models import CallStatus
+from app.deps import AdminUser, CurrentUser, SessionDep
+from app.errors import Conflict, PayloadTooLarge, Unprocessable
+from app.sop import service as sop_service
+from app.sop.models import SopVersion
+
+router = APIRouter(prefix="/api/v1", tags=["sop"])
+MAX_SOP_BYTES = 2 * 1024 * 1024
+
+
+class SopSummary(BaseModel):
+    sop_id: str
+    version: int
+    declared_version: int
+    name: str
+    language: str
+    kind: str
+    created_at: datetime
+
+
+class SopDetail(SopSummary):
+    definition: dict[str, Any]
+    source_text: str
+
+
+class SopSaved(SopSummary):
+    created: bool
+    rematch_queued: bool
+
+
+class CallSopOut(BaseModel):
+    call_id: int
+    sop_id: str
+    sop_version: int
+    adherence: float
+    embedding_model: str
+    matched_at: datetime
+    result: dict[str, Any]
+
+
+def _summary(row: SopVersion) -> dict[str, Any]:
+    return {k: getattr(row, k) for k in SopSummary.model_fields}
+
+
+@router.get("/sops", response_model=list[SopSummary])
+def list_sops(session: SessionDep, _user: CurrentUser) -> list[SopSummary]:
+    return [SopSummary(**_summary(r)) for r in sop_service.list_latest(session=session)]
+
+
+@router.post("/sops", response_model=SopSaved, status_code=status.HTTP_201_CREATED)
+async def upload_sop(request: Request, session: SessionDep, admin: AdminUser) -> SopSaved:
+    """Upload a SOP as a YAML body or a multipart `file`; a changed file becomes a new version."""
+    text = await _yaml_text(request)
+    row, created = sop_service.save_sop(session=session, text=text, source="upload.yaml", user_id=admin.id)
+    return SopSaved(**_summary(row), created=created, rematch_queued=created and row.version > 1)
+
+
+async def _yaml_text(request: Request) -> str:
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        form = await request.form()
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise Unprocessable("Send the SOP as a multipart field named 'file' or as a YAML request body.")
+        data = await upload.read(MAX_SOP_BYTES + 1)
+    else:
+        data = await request.body()
+    if len(data) > MAX_SOP_BYTES:
+        raise PayloadTooLarge(f"A SOP file may be at most {MAX_SOP_BYTES:,} bytes.")
+    if not data.strip():
+        raise Unprocessable("The SOP body is empty; send the YAML definition.")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise Unprocessable("The SOP file must be UTF-8 text (YAML).") from exc
+
+
+@router.get("/sops/{sop_id}", response_model=SopDetail)
+def get_sop(
+    sop_id: str, session: SessionDep, _user: CurrentUser, version: Annotated[int | None, Query(ge=1)] = None
+) -> SopDetail:
+    row = sop_service.get_version(session=session, sop_id=sop_id, version=version)
+    return SopDetail(**_summary(row), definition=row.definition, source_text=row.source_text)
+
+
+@router.get("/sops/{sop_id}/versions", response_model=list[SopSummary])
+def list_versions(sop_id: str, session: SessionDep, _user: CurrentUser) -> list[SopSummary]:
+    rows = sop_service.versions(session=session, sop_id=sop_id)
+    if not rows:
+        sop_service.get_version(session=session, sop_id=sop_id)  # raises the 404
+    return [SopSummary(**_summary(r)) for r in rows]
+
+
+@router.get("/sops/{sop_id}/diff")
+def diff_versions(
+    sop_id: str,
+    session: SessionDep,
+    _user: CurrentUser,
+    from_: Annotated[int, Query(alias="from", ge=1)],
+    to: Annotated[int, Query(ge=1)],
+) -> dict[str, Any]:
+    """What changed between two versions: steps added, removed, renamed, examples, order, stages."""
+    return {"sop_id": sop_id, "from": from_, "to": to,
+            "changes": sop_service.diff(session=session, sop_id=sop_id, old=from_, new=to)}
+
+
+@router.get("/calls/{call_id}/sop", response_model=CallSopOut)
+def get_call_sop(call_id: int, session: SessionDep, user: CurrentUser) -> CallSopOut:
+    """The call's actual path, deviations, adherence (with its formula) and per-utterance labels."""
+    call = calls_service.get_call(session=session, call_id=call_id, user=user)
+    result = sop_service.get_result(session=session, call_id=call.id)
+    if result is None:
+        if call.status != CallStatus.ready:
+            raise Conflict(f"Call {call.id} is still being processed ({call.status}).")
+        raise Conflict(
+            f"Call {call.id} has no SOP result: give it a SOP (sop_id at upload) or set its team's default SOP, "
+            "then POST /api/v1/calls/{id}/rematch."
+        )
+    return CallSopOut.model_validate(result, from_attributes=True)
+
+
+@router.post("/calls/{call_id}/rematch", status_code=status.HTTP_202_ACCEPTED)
+def rematch_call(
+    call_id: int, session: SessionDep, user: CurrentUser, sop_id: Annotated[str | None, Query(max_length=100)] = None
+) -> dict[str, Any]:
+    """Match the call again (optionally against another SOP); the old result stays until then."""
+    call = calls_service.get_call(session=session, call_id=call_id, user=user)
+    if call.status != CallStatus.ready:
+        raise Conflict(f"Call {call.id} is not ready ({call.status}); it is matched when its pipeline finishes.")
+    if sop_id is not None:
+        sop_service.get_version(session=session, sop_id=sop_id)
+        call.sop_id = sop_id
+    if sop_service.sop_for_call(session=session, call=call) is None:
+        raise Unprocessable("This call has no SOP: pass ?sop_id=… or set the team's default SOP.")
+    jobs.enqueue(session, "sop.rematch", call_id=call.id)
+    return {"call_id": call.id, "status": "queued"}
