@@ -2,4 +2,5 @@
 
 SUBCOMMANDS: list[tuple[str, str, str]] = [
     ("sop", "app.sop.cli", "sop_app"),
+    ("deals", "app.deals.cli", "deals_app"), ("pipeline", "app.deals.cli", "pipeline_app"),
 ]

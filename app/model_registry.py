@@ -5,3 +5,4 @@ from app.calls import models as calls_models  # noqa: F401
 from app.transcripts import models as transcripts_models  # noqa: F401
 from app.users import models as users_models  # noqa: F401
 from app.sop import models as sop_models  # noqa: F401
+from app.deals import models as deals_models  # noqa: F401
