@@ -48,13 +48,16 @@ class MatchParams:
     top_k: int = 2
     # Calibration per step: the logistic midpoint sits this far from the step's typical similarity to
     # other steps' examples (0) towards its examples' similarity to each other (1).
-    calibration_alpha: float = 0.3
+    calibration_alpha: float = 0.45
     # Logit units between those two reference points (higher = sharper probabilities).
     calibration_sharpness: float = 4.0
     # An utterance is off-SOP unless some step's calibrated probability beats this (before context).
     off_sop_prob: float = 0.3
     # Logit penalty when the utterance's role contradicts the step's speaker (rep vs customer).
     speaker_mismatch_penalty: float = 3.0
+    # A reply by the other party (the customer answering the rep's budget question) may stay in the
+    # step: a speaker mismatch never scores the step below off-SOP, so context decides.
+    replies_inherit: bool = True
     # Logit bonus when one of the step's keywords occurs in the utterance.
     keyword_bonus: float = 0.75
     # Transition log-penalties: next step, each further step skipped, going back, leaving the SOP.
@@ -63,6 +66,9 @@ class MatchParams:
     max_skip_penalty: float = 3.0
     back_penalty: float = 3.0
     off_enter_penalty: float = 1.0
+    # A call may open at any step (e.g. a stage-5 call of a deal process) at no cost; which steps
+    # it left out is the comparison's business, not evidence against the first label.
+    start_anywhere: bool = True
     # Short acknowledgements ("ok", "嗯", "yeah") carry no emission and inherit the context label.
     filler_max_tokens: int = 3
     # "viterbi" decodes the whole call; "argmax" labels each utterance alone (the ablation baseline).
@@ -254,6 +260,7 @@ class _Emissions:
     logits: np.ndarray  # (T, S) calibrated logits incl. speaker and keyword terms
     filler: np.ndarray  # (T,) bool
     keyword_hits: list[list[list[str]]]  # [t][s] -> keywords found
+    mismatch: np.ndarray  # (T, S) bool: utterance role contradicts the step's speaker
 
 
 def _emissions(utterances: Sequence[UtteranceLike], vectors: np.ndarray, index: SopIndex, params: MatchParams) -> _Emissions:
@@ -261,6 +268,7 @@ def _emissions(utterances: Sequence[UtteranceLike], vectors: np.ndarray, index: 
     sims = np.stack([_topk_mean(vectors @ v.T, index.top_k) for v in index.vectors], axis=1)
     logits = (sims - index.mid[None, :]) / index.scale[None, :]
     hits: list[list[list[str]]] = []
+    mismatch = np.zeros(logits.shape, dtype=bool)
     for t, utt in enumerate(utterances):
         text = utt.text.lower()
         role = normalise_role(utt.role)
@@ -272,9 +280,10 @@ def _emissions(utterances: Sequence[UtteranceLike], vectors: np.ndarray, index: 
                 logits[t, s] += params.keyword_bonus
             if role is not None and step.speaker != Speaker.ANY and step.speaker != role:
                 logits[t, s] -= params.speaker_mismatch_penalty
+                mismatch[t, s] = True
         hits.append(row)
     filler = np.array([is_filler(u.text, max_tokens=params.filler_max_tokens) for u in utterances], dtype=bool)
-    return _Emissions(vectors=vectors, sims=sims, logits=logits, filler=filler, keyword_hits=hits)
+    return _Emissions(vectors=vectors, sims=sims, logits=logits, filler=filler, keyword_hits=hits, mismatch=mismatch)
 
 
 def _log_sigmoid(x: np.ndarray) -> np.ndarray:
@@ -310,6 +319,9 @@ def _state_scores(em: _Emissions, params: MatchParams) -> np.ndarray:
     """(T, N) emission log-scores; filler rows are flat so they take their label from context."""
     T_, S = em.logits.shape
     step_part = _log_sigmoid(em.logits)
+    if params.replies_inherit:
+        floor = np.log(params.off_sop_prob)
+        step_part = np.where(em.mismatch, np.maximum(step_part, floor), step_part)
     off_part = np.full((T_, S + 1), np.log(params.off_sop_prob))
     scores = np.concatenate([step_part, off_part], axis=1)
     scores[em.filler] = 0.0
@@ -378,6 +390,8 @@ def match_call(
     else:
         trans = transition_matrix(S, params)
         start = trans[S].copy()  # as if coming from "off-SOP before the first step"
+        if params.start_anywhere:
+            start[: S + 1] = 0.0
         states = _viterbi(scores, trans, start)
         post = _posteriors(scores, trans, start)
     labels = tuple(_label(t, int(states[t]), utterances, em, post, index) for t in range(len(utterances)))

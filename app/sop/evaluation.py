@@ -1,0 +1,153 @@
+"""Evaluate the matcher on labelled calls: accuracy, macro-F1, step presence, bootstrap 95% CIs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+OFF_SOP = "off-sop"  # the label fixtures use for utterances outside every step
+
+
+@dataclass(frozen=True)
+class EvalUtterance:
+    """One labelled utterance (the UtteranceLike fields plus the gold label)."""
+
+    index: int
+    speaker: str
+    role: str
+    start: float
+    end: float
+    text: str
+    label: str | None  # None = off-SOP
+
+
+@dataclass(frozen=True)
+class EvalCall:
+    """A labelled call from tests/fixtures/sop_eval/."""
+
+    id: str
+    sop: str  # file name under sop_definitions/
+    split: str  # "tune" (parameters chosen on it) or "test" (reported)
+    language: str
+    utterances: tuple[EvalUtterance, ...]
+
+    @property
+    def gold(self) -> list[str | None]:
+        """Gold step id per utterance, None for off-SOP."""
+        return [u.label for u in self.utterances]
+
+
+def load_eval_call(path: Path) -> EvalCall:
+    """Read one labelled call JSON file."""
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    utts = tuple(
+        EvalUtterance(
+            index=int(u["index"]),
+            speaker=str(u["speaker"]),
+            role=str(u["role"]),
+            start=float(u["start"]),
+            end=float(u["end"]),
+            text=str(u["text"]),
+            label=None if u["label"] == OFF_SOP else str(u["label"]),
+        )
+        for u in doc["utterances"]
+    )
+    return EvalCall(doc["id"], doc["sop"], doc["split"], doc["language"], utts)
+
+
+def load_eval_set(folder: Path) -> list[EvalCall]:
+    """All labelled calls in a folder, sorted by id."""
+    return sorted((load_eval_call(p) for p in folder.glob("*.json")), key=lambda c: c.id)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A point estimate with a bootstrap 95% interval (resampling whole calls)."""
+
+    value: float
+    low: float
+    high: float
+
+    def __str__(self) -> str:
+        return f"{self.value:.3f} [{self.low:.3f}, {self.high:.3f}]"
+
+
+@dataclass(frozen=True)
+class EvalReport:
+    """Figures over a set of calls; intervals come from resampling calls, not utterances."""
+
+    n_calls: int
+    n_utterances: int
+    accuracy: Metric
+    macro_f1: Metric
+    presence_precision: Metric
+    presence_recall: Metric
+    n_boot: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+Labels = Sequence[str | None]
+
+
+def _counts(pairs: Sequence[tuple[Labels, Labels]]) -> dict[str, Any]:
+    """Sufficient statistics of all metrics, summed over calls (so a bootstrap just re-sums)."""
+    correct = total = 0
+    tp: dict[str, int] = {}
+    fp: dict[str, int] = {}
+    fn: dict[str, int] = {}
+    p_tp = p_fp = p_fn = 0
+    for gold, pred in pairs:
+        if len(gold) != len(pred):
+            raise ValueError(f"gold has {len(gold)} labels but prediction has {len(pred)}")
+        for g, p in zip(gold, pred):
+            total += 1
+            correct += g == p
+            if g == p and g is not None:
+                tp[g] = tp.get(g, 0) + 1
+            else:
+                if p is not None:
+                    fp[p] = fp.get(p, 0) + 1
+                if g is not None:
+                    fn[g] = fn.get(g, 0) + 1
+        gs, ps = {g for g in gold if g}, {p for p in pred if p}
+        p_tp, p_fp, p_fn = p_tp + len(gs & ps), p_fp + len(ps - gs), p_fn + len(gs - ps)
+    return {"correct": correct, "total": total, "tp": tp, "fp": fp, "fn": fn, "p": (p_tp, p_fp, p_fn)}
+
+
+def _metrics(c: dict[str, Any]) -> tuple[float, float, float, float]:
+    acc = c["correct"] / c["total"] if c["total"] else 0.0
+    classes = set(c["tp"]) | set(c["fp"]) | set(c["fn"])
+    f1s = []
+    for k in classes:
+        tp, fp, fn = c["tp"].get(k, 0), c["fp"].get(k, 0), c["fn"].get(k, 0)
+        f1s.append(2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0)
+    macro = float(np.mean(f1s)) if f1s else 0.0
+    ptp, pfp, pfn = c["p"]
+    prec = ptp / (ptp + pfp) if ptp + pfp else 0.0
+    rec = ptp / (ptp + pfn) if ptp + pfn else 0.0
+    return acc, macro, prec, rec
+
+
+def evaluate(pairs: Sequence[tuple[Labels, Labels]], *, n_boot: int = 2000, seed: int = 0) -> EvalReport:
+    """Per-utterance accuracy, macro-F1 over steps, step-presence P/R per call; 95% CIs by call bootstrap.
+
+    Each pair is (gold, predicted) labels of one call, None meaning off-SOP. Macro-F1 averages F1
+    over every step that occurs in the gold or predicted labels (off-SOP is not a class there but
+    counts in accuracy). Step presence compares, per call, the set of steps labelled at least once.
+    """
+    point = _metrics(_counts(pairs))
+    rng = np.random.default_rng(seed)
+    samples = np.array(
+        [_metrics(_counts([pairs[i] for i in rng.integers(0, len(pairs), len(pairs))])) for _ in range(n_boot)]
+    )
+    lo, hi = np.percentile(samples, [2.5, 97.5], axis=0) if n_boot else (point, point)
+    metrics = [Metric(round(point[i], 4), round(float(lo[i]), 4), round(float(hi[i]), 4)) for i in range(4)]
+    return EvalReport(len(pairs), sum(len(g) for g, _p in pairs), *metrics, n_boot=n_boot)

@@ -1,0 +1,72 @@
+import pytest
+
+from app.sop.compare import CompareParams, compare_path
+from app.sop.matcher import MatchResult, PathSegment, UtteranceLabel, collapse_path, index_from_vectors
+from tests.sop.helpers import example_vectors, tiny_sop, utterances
+
+
+def result_for(labels: list[str | None], *, kind: str = "call"):
+    sop = tiny_sop(kind)
+    utts = utterances([f"u{i}" for i in range(len(labels))])
+    labs = tuple(UtteranceLabel(i, s, 1.0, 1.0) for i, s in enumerate(labels))
+    index = index_from_vectors(sop, example_vectors(sop))
+    return sop, utts, MatchResult(sop.id, sop.version, labs, collapse_path(labs, utts, index))
+
+
+def test_step_done_after_a_later_prescribed_step_is_out_of_order():
+    sop, utts, res = result_for(["a", "c", "b", "d"])
+    [finding] = compare_path(res, sop, utts).out_of_order
+    assert (finding.step_id, finding.after_step, finding.start, finding.utterance_indexes) == ("b", "c", 20.0, (2,))
+
+
+def test_one_early_jump_flags_only_the_jumped_step():
+    sop, utts, res = result_for(["a", "d", "b", "c"])
+    assert [f.step_id for f in compare_path(res, sop, utts).out_of_order] == ["d"]
+
+
+def test_step_revisited_after_another_step_is_repeated():
+    sop, utts, res = result_for(["a", "b", "a", "c", "d"])
+    [rep] = compare_path(res, sop, utts).repeated
+    assert (rep.step_id, rep.visits, rep.spans, rep.utterance_indexes) == ("a", 2, ((0.0, 10.0), (20.0, 30.0)), (0, 2))
+
+
+def test_off_sop_interruption_inside_a_step_is_not_a_repeat():
+    sop, utts, res = result_for(["a", None, "a", "b"])
+    assert compare_path(res, sop, utts).repeated == ()
+    assert res.path[0].utterance_indexes == (0, 2)
+
+
+def test_off_sop_stretch_needs_the_minimum_duration():
+    sop, utts, res = result_for(["a", None, None, None, "b", None])
+    [stretch] = compare_path(res, sop, utts, params=CompareParams(min_off_sop_seconds=25)).off_sop_stretches
+    assert (stretch.start, stretch.end, stretch.utterance_indexes) == (10.0, 40.0, (1, 2, 3))
+
+
+def test_adherence_matches_the_hand_computed_formula():
+    # required a,b,c,d; seen a,c,b (LIS 2 of 3); off-SOP 20 s of 50 s
+    sop, utts, res = result_for(["a", None, "c", "b", None])
+    adh = compare_path(res, sop, utts).adherence
+    assert (adh.coverage, adh.order_score, adh.off_sop_share) == (0.75, pytest.approx(0.6667, abs=1e-4), 0.4)
+    assert adh.score == pytest.approx(0.6 * 0.75 + 0.25 * 2 / 3 + 0.15 * 0.6, abs=1e-4)
+    assert "0.60 × required-step coverage" in adh.formula
+
+
+def test_time_per_step_sums_utterance_durations():
+    sop, utts, res = result_for(["a", "a", "b", None])
+    times = {t.step_id: (t.seconds, t.share) for t in compare_path(res, sop, utts).time_per_step}
+    assert times == {"a": (20.0, 0.5), "b": (10.0, 0.25)}
+
+
+def test_process_sop_expects_only_the_stages_the_call_reached():
+    sop, utts, res = result_for(["c", "d"], kind="process")
+    cmp = compare_path(res, sop, utts)
+    assert cmp.scope_stage_ids == ("s2",) and cmp.missed == () and cmp.adherence.coverage == 1.0
+    assert compare_path(res, sop, utts, stage_ids=["s1", "s2"]).adherence.required_seen == 2
+
+
+def test_to_dict_is_json_ready():
+    import json
+
+    sop, utts, res = result_for(["a", "b"])
+    assert json.loads(json.dumps(compare_path(res, sop, utts).to_dict()))["actual_path"] == ["a", "b"]
+    assert isinstance(res.path[0], PathSegment)
