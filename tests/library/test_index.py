@@ -264,3 +264,11 @@ def test_searches_run_safely_while_one_writer_adds(tmp_path: Path) -> None:
     for thread in readers:
         thread.join()
     assert errors == [] and index.count == 400
+
+
+def test_filter_of_one_id_returns_that_document_with_its_scores(index: HybridIndex) -> None:
+    hits = index.search("budget", embed("budget"), k=1, allowed_ids={4})
+    assert [(h.id, h.bm25_score) for h in hits] == [(4, 0.0)]
+    assert hits[0].vector_rank == 1 and hits[0].cosine == pytest.approx(
+        float(embed("budget") @ SNIPPETS[3].vector)
+    )
