@@ -16,7 +16,11 @@ from rich.table import Table
 from app import ingest as ingest_mod
 from app.config import get_settings
 
-app = typer.Typer(help="Talktrack: conversation intelligence for B2B sales teams.", no_args_is_help=True)
+app = typer.Typer(
+    help="Talktrack: conversation intelligence for B2B sales teams.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 users_app = typer.Typer(help="Users, roles and API tokens (admin).", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 console = Console()
@@ -171,8 +175,23 @@ def demo(
 
 
 def main() -> None:
+    """Entry point: known errors become one readable line and exit code 1, never a traceback."""
+    from sqlalchemy.exc import OperationalError
+
+    from app.errors import AppError
+
     _mount_optional()
-    app()
+    try:
+        app(standalone_mode=True)
+    except AppError as exc:
+        err.print(f"[bold red]error:[/] {exc.message}")
+        sys.exit(1)
+    except OperationalError as exc:
+        err.print(
+            f"[bold red]error:[/] cannot use the database at {_safe_url(get_settings().database_url)}: "
+            f"{exc.orig}. Check TALKTRACK_DATABASE_URL and that the server is running."
+        )
+        sys.exit(1)
 
 
 _ = users_app

@@ -90,4 +90,7 @@ def init_db(url: str | None = None) -> None:
     """Bring the schema to the latest migration."""
     from app.migrations_runner import upgrade_to_head
 
-    upgrade_to_head(url or get_settings().database_url)
+    url = url or get_settings().database_url
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    upgrade_to_head(url)
