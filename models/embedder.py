@@ -51,7 +51,7 @@ class SentenceTransformerEmbedder:
             ) from exc
         self.name = name or str(path)
         self.device = device
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        self.dim = int(self._model.get_embedding_dimension())
         self.e5_prefixes = "e5" in self.name.lower() if e5_prefixes is None else e5_prefixes
         self._lock = threading.Lock()
 
