@@ -137,11 +137,10 @@ class Funnel:
 
 
 def funnel(*, session: Session, user: User, scope: Scope) -> Funnel:
-    """Open deals per stage; a stage is a "sales hole" when it holds fewer deals than next period's
-    target needs from it: needed = ceil(target / (average deal × stage win probability))."""
+    """Open deals per stage now; a stage is a "sales hole" when it holds fewer deals than the target
+    of the period after scope.period (default: this quarter) needs from it:
+    needed = ceil(target / (average deal × stage win probability))."""
     conditions = _conditions(user, scope) + [Deal.status == DealStatus.open]
-    if scope.period is not None:
-        conditions += [Deal.expected_close_date >= scope.period.start, Deal.expected_close_date < scope.period.end]
     rows = session.execute(select(Deal.stage_id, func.count(), func.sum(Deal.amount_minor), Deal.currency)
                            .where(*conditions).group_by(Deal.stage_id, Deal.currency)).all()
     counts: dict[str, int] = defaultdict(int)
