@@ -21,8 +21,6 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-users_app = typer.Typer(help="Users, roles and API tokens (admin).", no_args_is_help=True)
-app.add_typer(users_app, name="users")
 console = Console()
 err = Console(stderr=True)
 
@@ -193,5 +191,3 @@ def main() -> None:
         )
         sys.exit(1)
 
-
-_ = users_app

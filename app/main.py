@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -86,6 +87,17 @@ def create_app() -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return _error(exc.status_code, "HTTPError", exc.detail)
+
+    @app.exception_handler(DBAPIError)
+    def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        # A dropped or restarting database is transient: say so (503 + Retry-After), not a bare 500.
+        if exc.connection_invalidated or isinstance(exc, OperationalError):
+            log.warning("request.database_unavailable path=%s error=%s", request.url.path, type(exc.orig).__name__)
+            response = _error(503, "DatabaseUnavailable", "The database is briefly unavailable; retry shortly.")
+            response.headers["Retry-After"] = "1"
+            return response
+        log.exception("request.failed path=%s", request.url.path)
+        return _error(500, "InternalError", "Unexpected error; it has been logged.")
 
     @app.exception_handler(Exception)
     def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -5,4 +5,6 @@ from app.calls import models as calls_models  # noqa: F401
 from app.transcripts import models as transcripts_models  # noqa: F401
 from app.users import models as users_models  # noqa: F401
 from app.sop import models as sop_models  # noqa: F401
+from app.audit import models as audit_models  # noqa: F401
+from app.privacy import models as privacy_models  # noqa: F401
 from app.deals import models as deals_models  # noqa: F401

@@ -8,6 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
 from pydantic import ValidationError
 
+from app.audit import service as audit_service
+from app.audit.models import AuditAction
 from app.calls import service as calls_service
 from app.calls import storage
 from app.calls.models import CallStatus
@@ -89,7 +91,10 @@ def list_calls(
 
 @router.get("/{call_id}", response_model=CallRead)
 def get_call(call_id: int, session: SessionDep, user: CurrentUser) -> CallRead:
-    return CallRead.model_validate(calls_service.get_call(session=session, call_id=call_id, user=user))
+    call = calls_service.get_call(session=session, call_id=call_id, user=user)
+    audit_service.record(session=session, actor=user, action=AuditAction.call_view, target_type="call",
+                         target_id=call.id)
+    return CallRead.model_validate(call)
 
 
 @router.post("/{call_id}/reprocess", status_code=status.HTTP_202_ACCEPTED, response_model=CallRead)
@@ -101,4 +106,7 @@ def reprocess_call(call_id: int, session: SessionDep, user: CurrentUser) -> Call
 @router.delete("/{call_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_call(call_id: int, session: SessionDep, user: CurrentUser) -> None:
     call = calls_service.get_call(session=session, call_id=call_id, user=user)
+    audit_service.record(session=session, actor=user, action=AuditAction.call_delete, target_type="call",
+                         target_id=call.id, detail={"team_id": call.team_id, "rep_id": call.rep_id,
+                                                    "sha256": call.sha256})
     calls_service.delete_call(session=session, call=call)

@@ -8,6 +8,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+from app.audit import service as audit_service
+from app.audit.models import AuditAction
 from app.calls import service as calls_service
 from app.calls.models import CallStatus
 from app.deps import CurrentUser, SessionDep
@@ -56,6 +58,10 @@ def get_transcript(
 ) -> TranscriptOut | Response:
     """Utterances with role, speaker, times, words; `format=vtt|srt|txt` downloads an export."""
     call = calls_service.get_call(session=session, call_id=call_id, user=user)
+    audit_service.record(
+        session=session, actor=user, target_type="call", target_id=call.id, detail={"format": format},
+        action=AuditAction.transcript_view if format == "json" else AuditAction.transcript_export,
+    )
     utterances = transcripts_service.utterances(session=session, call_id=call.id)
     if not utterances:
         if call.status == CallStatus.failed:

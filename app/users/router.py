@@ -7,6 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Request, Response, UploadFile, status
 
+from app.audit import service as audit_service
+from app.audit.models import AuditAction
 from app.calls import storage
 from app.config import get_settings
 from app.db import utcnow
@@ -14,7 +16,17 @@ from app.deps import SESSION_COOKIE, AdminUser, CurrentUser, SessionDep
 from app.errors import Forbidden
 from app.users import service as users_service
 from app.users.models import Role, User
-from app.users.schemas import LoginIn, TeamCreate, TeamRead, TokenCreate, TokenRead, UserCreate, UserRead
+from app.users.schemas import (
+    LoginIn,
+    PasswordReset,
+    RoleUpdate,
+    TeamCreate,
+    TeamRead,
+    TokenCreate,
+    TokenRead,
+    UserCreate,
+    UserRead,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["users"])
 
@@ -58,13 +70,17 @@ def me(user: CurrentUser) -> UserRead:
 def create_token(body: TokenCreate, session: SessionDep, user: CurrentUser) -> TokenRead:
     """A personal API token; its secret is shown once."""
     expires = utcnow() + timedelta(days=body.expires_in_days) if body.expires_in_days else None
-    token, secret = users_service.issue_token(session=session, user=user, name=body.name, expires_at=expires)
+    token, secret = users_service.create_api_token(
+        session=session, actor=user, user=user, name=body.name, expires_at=expires
+    )
     return TokenRead(id=token.id, name=token.name, token=secret, prefix=token.prefix, expires_at=token.expires_at)
 
 
 @router.delete("/me/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
 def revoke_token(token_id: int, session: SessionDep, user: CurrentUser) -> None:
     users_service.revoke_token(session=session, user=user, token_id=token_id)
+    audit_service.record(session=session, actor=user, action=AuditAction.token_revoke, target_type="token",
+                         target_id=token_id)
 
 
 @router.get("/users", response_model=list[UserRead])
@@ -73,8 +89,25 @@ def list_users(session: SessionDep, _admin: AdminUser) -> list[UserRead]:
 
 
 @router.post("/users", response_model=UserRead, status_code=status.HTTP_201_CREATED)
-def create_user(body: UserCreate, session: SessionDep, _admin: AdminUser) -> UserRead:
-    return _read(users_service.create_user(session=session, user_in=body))
+def create_user(body: UserCreate, session: SessionDep, admin: AdminUser) -> UserRead:
+    user = users_service.create_user(session=session, user_in=body)
+    audit_service.record(session=session, actor=admin, action=AuditAction.user_create, target_type="user",
+                         target_id=user.id, detail={"role": user.role, "email": user.email})
+    return _read(user)
+
+
+@router.put("/users/{user_id}/role", response_model=UserRead)
+def set_user_role(user_id: int, body: RoleUpdate, session: SessionDep, admin: AdminUser) -> UserRead:
+    """Change a user's role (audited; the last admin cannot be demoted)."""
+    target = users_service.get_user(session=session, user_id=user_id)
+    return _read(users_service.change_role(session=session, actor=admin, user=target, role=body.role))
+
+
+@router.put("/users/{user_id}/password", status_code=status.HTTP_204_NO_CONTENT)
+def reset_user_password(user_id: int, body: PasswordReset, session: SessionDep, admin: AdminUser) -> None:
+    """Set a user's password and sign their web sessions out (audited)."""
+    target = users_service.get_user(session=session, user_id=user_id)
+    users_service.reset_password(session=session, actor=admin, user=target, password=body.password)
 
 
 @router.get("/teams", response_model=list[TeamRead])

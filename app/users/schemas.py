@@ -70,3 +70,11 @@ class TokenRead(BaseModel):
     expires_at: datetime | None
 
 
+
+
+class RoleUpdate(BaseModel):
+    role: Role
+
+
+class PasswordReset(BaseModel):
+    password: str = Field(min_length=8, max_length=256)

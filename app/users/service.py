@@ -7,8 +7,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from app.audit import service as audit_service
+from app.audit.models import AuditAction
 from app.config import get_settings
 from app.db import utcnow
+from app.errors import Conflict
 from app.users import security
 from app.users.exceptions import (
     EmailTaken,
@@ -166,3 +169,42 @@ def _aware(value: datetime) -> datetime:
     from datetime import UTC
 
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+# Audited variants for administrative actions (API and CLI). `actor=None` is the server CLI.
+
+
+def change_role(*, session: Session, actor: User | None, user: User, role: Role, detail: dict | None = None) -> User:
+    """Change a role (audited); the last active admin cannot be demoted."""
+    before = user.role
+    if before == Role.admin and role != Role.admin:
+        admins = session.scalar(
+            select(func.count()).select_from(User).where(User.role == Role.admin, User.is_active.is_(True))
+        )
+        if (admins or 0) <= 1:
+            raise Conflict("This is the last admin; make another user admin first.")
+    set_role(session=session, user=user, role=role)
+    audit_service.record(session=session, actor=actor, action=AuditAction.role_change, target_type="user",
+                         target_id=user.id, detail={**(detail or {}), "before": before, "after": str(role)})
+    return user
+
+
+def reset_password(
+    *, session: Session, actor: User | None, user: User, password: str, detail: dict | None = None
+) -> None:
+    """Set a new password and sign the user's web sessions out (audited; the password is not recorded)."""
+    set_password(session=session, user=user, password=password)
+    audit_service.record(session=session, actor=actor, action=AuditAction.password_reset, target_type="user",
+                         target_id=user.id, detail=detail or {})
+
+
+def create_api_token(
+    *, session: Session, actor: User | None, user: User, name: str, expires_at: datetime | None,
+    detail: dict | None = None,
+) -> tuple[ApiToken, str]:
+    """Issue an API token (audited by its id and prefix, never its secret)."""
+    token, secret = issue_token(session=session, user=user, name=name, expires_at=expires_at)
+    audit_service.record(session=session, actor=actor, action=AuditAction.token_create, target_type="token",
+                         target_id=token.id, detail={**(detail or {}), "user_id": user.id, "name": name,
+                                                     "prefix": token.prefix})
+    return token, secret

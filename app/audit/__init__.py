@@ -1,0 +1,1 @@
+"""Audit domain: an append-only record of sensitive actions, queryable by admins."""
