@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 
 from app.celery_config import make_celery
-from workers import attribute, embed, match, transcribe
+from workers import attribute, embed, library, match, transcribe
 from workers.stage import TRANSIENT
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,7 @@ for _name, _func in STAGES.items():
 
 register("sop.rematch", match.rematch_call)
 register("sop.rematch_all", match.rematch_all)
+register("library.update", library.update_library)
 
 
 def run_inline(task_name: str, kwargs: dict[str, object]) -> None:

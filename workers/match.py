@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from app import jobs
 from app.calls.models import Call, CallStatus
 from workers.stage import Outcome, run_stage
 
@@ -16,6 +17,7 @@ def _match(session: Session, call: Call) -> Outcome:
     from app.sop import service as sop_service
 
     sop_service.match_and_store(session=session, call=call)
+    jobs.enqueue(session, "library.update", call_id=call.id)  # runs after the call is ready; never fails it
     return Outcome(CallStatus.ready, None)
 
 
@@ -29,6 +31,7 @@ def rematch_call(call_id: int) -> bool:
         call = session.get(Call, call_id)
         if call is None or call.status != CallStatus.ready:
             return False
+        jobs.enqueue(session, "library.update", call_id=call.id)
         return sop_service.match_and_store(session=session, call=call) is not None
 
 

@@ -1,0 +1,197 @@
+"""One search over clips, snippets and talk tracks: filters, fused ranking, highlights, links.
+
+Filters that describe one moment (outcome, date) apply to snippets and clips; talk-track
+variants are aggregates over many moments, so they are left out when such a filter is set.
+Step, topic, rep, team, language and score filter variants by the moments they group.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app import ml
+from app.errors import Unprocessable
+from app.library import search as index_service
+from app.library.models import Clip, Snippet, TalkTrack, TalkTrackVariant
+from app.library.search import CLIP, KIND_NAMES, KIND_OF_NAME, SNIPPET, VARIANT, decode, encode
+from app.library.text import highlight, tokenize
+
+MAX_QUERY_CHARS = 500
+MAX_PAGE_SIZE = 100
+MAX_DEPTH = 1000  # page × page_size
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    types: tuple[str, ...] = ("snippet", "clip", "talk_track")
+    step: str | None = None
+    topic: str | None = None
+    rep_id: int | None = None
+    team_id: int | None = None
+    language: str | None = None
+    outcome: str | None = None
+    date_from: datetime | None = None
+    date_to: datetime | None = None
+    min_score: float | None = None
+    max_score: float | None = None
+
+    def narrows(self) -> bool:
+        return any(v is not None for k, v in self.__dict__.items() if k != "types") or len(self.types) < 3
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    items: list[dict[str, Any]]
+    page: int
+    page_size: int
+    has_more: bool
+    index: dict[str, Any]
+
+
+def check(query: str, filters: SearchFilters, page: int, page_size: int) -> str:
+    """Validate a search request; a clear 422 for each problem."""
+    query = (query or "").strip()
+    if not query:
+        raise Unprocessable("The search query is empty: pass q=<words to look for>, e.g. q=price objection.")
+    if len(query) > MAX_QUERY_CHARS:
+        raise Unprocessable(f"The search query is {len(query)} characters; at most {MAX_QUERY_CHARS} are allowed.")
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise Unprocessable(f"page_size must be between 1 and {MAX_PAGE_SIZE}; got {page_size}.")
+    if page < 1 or page * page_size > MAX_DEPTH:
+        raise Unprocessable(f"Search returns at most the first {MAX_DEPTH} results: page × page_size must be "
+                            f"≤ {MAX_DEPTH} (got page {page}, page_size {page_size}); narrow the query instead.")
+    unknown = set(filters.types) - set(KIND_OF_NAME)
+    if unknown or not filters.types:
+        raise Unprocessable(f"Unknown result type(s) {sorted(unknown)}; use any of snippet, clip, talk_track.")
+    if filters.min_score is not None and filters.max_score is not None and filters.min_score > filters.max_score:
+        raise Unprocessable("min_score is greater than max_score; swap them.")
+    return query
+
+
+def allowed_ids(*, session: Session, filters: SearchFilters) -> set[int] | None:
+    """Index ids passing the filters (None: everything)."""
+    if not filters.narrows():
+        return None
+    ids: set[int] = set()
+    for kind, model in ((SNIPPET, Snippet), (CLIP, Clip)):
+        if KIND_NAMES[kind] in filters.types:
+            ids |= {encode(kind, i) for i in session.scalars(select(model.id).where(*_moment_conditions(model,
+                                                                                                        filters)))}
+    if "talk_track" in filters.types and filters.outcome is None and filters.date_from is None \
+            and filters.date_to is None:
+        ids |= {encode(VARIANT, v.id) for v, t in session.execute(
+            select(TalkTrackVariant, TalkTrack).join(TalkTrack, TalkTrack.id == TalkTrackVariant.talk_track_id))
+            .tuples() if _variant_passes(v, t, filters)}
+    return ids
+
+
+def _moment_conditions(model: Any, f: SearchFilters) -> list[Any]:
+    conditions: list[Any] = []
+    pairs = [(f.step, model.step_id), (f.topic, model.topic), (f.rep_id, model.rep_id), (f.team_id, model.team_id),
+             (f.language, model.language), (f.outcome, model.outcome)]
+    conditions += [column == value for value, column in pairs if value is not None]
+    if f.date_from is not None:
+        conditions.append(model.occurred_at >= f.date_from)
+    if f.date_to is not None:
+        conditions.append(model.occurred_at < f.date_to)
+    if f.min_score is not None:
+        conditions.append(model.score >= f.min_score)
+    if f.max_score is not None:
+        conditions.append(model.score <= f.max_score)
+    return conditions
+
+
+def _variant_passes(v: TalkTrackVariant, t: TalkTrack, f: SearchFilters) -> bool:
+    meta = v.meta or {}
+    checks = [
+        f.step is None or f.step in meta.get("step_ids", []),
+        f.topic is None or f.topic in meta.get("topics", []) or (t.kind == "topic" and t.key == f.topic),
+        f.rep_id is None or f.rep_id in meta.get("rep_ids", []),
+        f.team_id is None or f.team_id in meta.get("teams", []),
+        f.language is None or f.language in meta.get("languages", []),
+        f.min_score is None or v.mean_score >= f.min_score,
+        f.max_score is None or v.mean_score <= f.max_score,
+    ]
+    return all(checks)
+
+
+def run(*, session: Session, query: str, filters: SearchFilters, page: int = 1, page_size: int = 20) -> SearchPage:
+    """Hybrid search (BM25 + vectors, RRF) within the filters, one page of hydrated results."""
+    query = check(query, filters, page, page_size)
+    state = index_service.get_index(session=session)
+    allowed = allowed_ids(session=session, filters=filters)
+    depth = page * page_size
+    hits = [] if allowed == set() else state.index.search(query, ml.embed_query(query), k=depth + 1,
+                                                          allowed_ids=allowed)
+    rows = _hydrate(session, [h.id for h in hits])
+    stale = {h.id for h in hits if h.id not in rows}
+    if stale:
+        index_service.apply_changes(upserts=set(), removals=stale)
+    live = [h for h in hits if h.id in rows]
+    terms = tokenize(query)
+    items = [_item(rows[h.id], h, terms) for h in live[(page - 1) * page_size:depth]]
+    info = {"documents": state.index.count, "model": state.index.model_name, "rebuilt": state.rebuilt,
+            "warning": state.warning, "fusion": "reciprocal rank fusion (k=60) of BM25 and cosine rankings"}
+    return SearchPage(items, page, page_size, len(live) > depth, info)
+
+
+def _hydrate(session: Session, doc_ids: list[int]) -> dict[int, tuple[int, Any, TalkTrack | None]]:
+    by_kind: dict[int, list[int]] = {}
+    for doc_id in doc_ids:
+        kind, row_id = decode(doc_id)
+        by_kind.setdefault(kind, []).append(row_id)
+    out: dict[int, tuple[int, Any, TalkTrack | None]] = {}
+    for kind, ids in by_kind.items():
+        model = index_service._MODELS[kind]  # noqa: SLF001
+        for row in session.scalars(select(model).where(model.id.in_(ids))):
+            track = session.get(TalkTrack, row.talk_track_id) if kind == VARIANT else None
+            out[encode(kind, row.id)] = (kind, row, track)
+    return out
+
+
+def _item(entry: tuple[int, Any, TalkTrack | None], hit: Any, terms: list[str]) -> dict[str, Any]:
+    kind, row, track = entry
+    base = {"type": KIND_NAMES[kind], "id": row.id, "relevance": round(hit.score, 6), "bm25_rank": hit.bm25_rank,
+            "vector_rank": hit.vector_rank, "cosine": None if hit.cosine is None else round(hit.cosine, 4)}
+    if kind == VARIANT:
+        assert track is not None
+        example = (row.meta.get("examples") or [{}])[0]
+        return base | {
+            "title": track.label, "text": row.text, "highlight": highlight(row.text, terms),
+            "talk_track_id": track.id, "step_id": track.key if track.kind == "step" else None,
+            "topic": track.key if track.kind == "topic" else None, "score": row.mean_score,
+            "usage_count": row.usage_count, "advancement_rate": row.advancement_rate,
+            "call_id": example.get("call_id"), "start": example.get("start"),
+            "link": _link(example.get("call_id"), example.get("start")), "language": _lang(row),
+        }
+    text = row.rep_text if kind == SNIPPET else row.text
+    title = f"{row.step_name} — {row.rep_name or 'rep'}" if kind == SNIPPET else row.title
+    if kind == SNIPPET:
+        context = "\n".join(f"{who}: {t}" for who, t in (("Customer", row.customer_before), ("Rep", row.rep_text),
+                                                          ("Customer", row.customer_text)) if t)
+        extra = {"customer_text": row.customer_text, "context_highlight": highlight(context, terms)}
+    else:
+        extra = {"tags": row.tags, "folder": row.folder}
+    return base | extra | {
+        "title": title, "text": text, "highlight": highlight(text, terms), "call_id": row.call_id,
+        "start": row.start, "end": row.end, "link": _link(row.call_id, row.start), "step_id": row.step_id,
+        "topic": row.topic, "rep_name": row.rep_name, "team_id": row.team_id, "language": row.language,
+        "outcome": row.outcome, "score": row.score,
+    }
+
+
+def _lang(row: TalkTrackVariant) -> str | None:
+    langs = row.meta.get("languages") or []
+    return langs[0] if len(langs) == 1 else None
+
+
+def _link(call_id: int | None, start: float | None) -> str | None:
+    """Where the moment is: the call's transcript at that second."""
+    if call_id is None:
+        return None
+    return f"/calls/{call_id}?t={int(start or 0)}"
