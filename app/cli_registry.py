@@ -5,4 +5,5 @@ SUBCOMMANDS: list[tuple[str, str, str]] = [
     ("deals", "app.deals.cli", "deals_app"), ("pipeline", "app.deals.cli", "pipeline_app"),
     ("users", "app.users.cli", "users_app"),
     ("retention", "app.privacy.cli", "retention_app"),
+    ("search", "app.library.cli", "search_app"), ("talk-tracks", "app.library.cli", "talk_tracks_app"),
 ]

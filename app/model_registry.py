@@ -8,3 +8,4 @@ from app.sop import models as sop_models  # noqa: F401
 from app.audit import models as audit_models  # noqa: F401
 from app.privacy import models as privacy_models  # noqa: F401
 from app.deals import models as deals_models  # noqa: F401
+from app.library import models as library_models  # noqa: F401

@@ -5,4 +5,5 @@ ROUTERS: list[str] = [
     "app.audit.router",
     "app.privacy.router",
     "app.sop.router",
+    "app.library.router",
 ]
