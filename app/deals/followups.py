@@ -103,7 +103,7 @@ def weekly_review(*, session: Session, rep: User, week: Period | None = None, no
 
 
 def _review_item(session: Session, deal: Deal, week: Period, now: datetime) -> ReviewItem:
-    in_week = lambda at: week.start_at <= aware(at) < week.end_at  # noqa: E731
+    in_week = lambda at: week.start_at <= aware(at) < week.end_at
     calls = [c.id for c in _calls(session, deal) if in_week(_call_at(c))]
     events = session.scalars(select(DealStageEvent).where(DealStageEvent.deal_id == deal.id)).all()
     changes = [f"{e.kind}: {e.from_stage or '-'} → {e.to_stage or '-'}" for e in events if in_week(e.at)]

@@ -214,7 +214,7 @@ def _team(*, session: Session, user: User, owner: User, text: str) -> int | None
 
 def parse_amount(text: str) -> Decimal:
     """'1,234.50', '¥500,000', '50万' (×10,000) → Decimal; negative or garbage is refused."""
-    cleaned = re.sub(r"[\s,，¥￥$€£]|CNY|RMB|USD|元", "", text or "", flags=re.I)
+    cleaned = re.sub(r"[\s,，¥￥$€£]|CNY|RMB|USD|元", "", text or "", flags=re.IGNORECASE)
     factor = Decimal(1)
     if cleaned.endswith("万"):
         cleaned, factor = cleaned[:-1], Decimal(10_000)

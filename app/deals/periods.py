@@ -10,9 +10,9 @@ from app.deals.exceptions import InvalidPeriod
 
 _PATTERNS = (
     re.compile(r"^(?P<y>\d{4})$"),
-    re.compile(r"^(?P<y>\d{4})-Q(?P<q>[1-4])$", re.I),
+    re.compile(r"^(?P<y>\d{4})-Q(?P<q>[1-4])$", re.IGNORECASE),
     re.compile(r"^(?P<y>\d{4})-(?P<m>0[1-9]|1[0-2])$"),
-    re.compile(r"^(?P<y>\d{4})-W(?P<w>0[1-9]|[1-4]\d|5[0-3])$", re.I),
+    re.compile(r"^(?P<y>\d{4})-W(?P<w>0[1-9]|[1-4]\d|5[0-3])$", re.IGNORECASE),
 )
 
 

@@ -38,7 +38,7 @@ from app.sop.schema import SopDefinition
 from app.users import service as users_service
 from app.users.models import Role, TeamRelation, User
 
-__all__ = ["Outcome", "CallOutcome", "call_outcome", "explain_call_outcome"]
+__all__ = ["CallOutcome", "Outcome", "call_outcome", "explain_call_outcome"]
 
 
 def aware(value: datetime) -> datetime:
@@ -219,7 +219,7 @@ def _account_for(*, session: Session, user: User, deal_in: DealCreate, team_id: 
     return find_or_create_account(session=session, user=user, name=deal_in.account_name, team_id=team_id)
 
 
-def _check_unique_ref(session: Session, model: type[Account] | type[Deal], ref: str | None) -> None:
+def _check_unique_ref(session: Session, model: type[Account | Deal], ref: str | None) -> None:
     if ref and session.scalar(select(model.id).where(model.external_ref == ref)):
         kind = model.__tablename__
         raise DuplicateExternalRef(f"A {kind} with external_ref {ref!r} already exists; external ids are unique.")

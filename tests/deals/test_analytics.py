@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from decimal import Decimal
 
 from app.deals import analytics
@@ -65,7 +64,7 @@ def test_funnel_counts_open_deals_and_flags_sales_holes(session, process) -> Non
         for i in range(count):
             place(session, new_deal(session, rep, name=f"{stage_id}{i}", amount="100000"), stage_id)
     analytics.set_target(session=session, user=manager,
-                         target_in=TargetIn(team_id=team, period="2027-Q1", value=Decimal("400000")))
+                         target_in=TargetIn(team_id=team, period="2027-Q1", value=Decimal(400000)))
     scope = analytics.make_scope(session=session, user=manager, process_id=process, team_id=team, period="2026-Q4")
     result = analytics.funnel(session=session, user=manager, scope=scope)
     stages = {s.stage_id: s for s in result.stages}
