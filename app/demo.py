@@ -29,7 +29,9 @@ def load_demo(console: Console, demo_dir: Path = DEMO_DIR) -> None:
         saved = sop_service.sync_shipped(session=session)
         console.print(f"SOPs: {', '.join(f'{r.sop_id} v{r.version}' for r, _ in saved)}")
         logins = _people(session, json.loads((demo_dir / "people.json").read_text(encoding="utf-8")))
-    rows = ingest.upload_all(ingest.collect([demo_dir]), {}, ADMIN_EMAIL, console)
+    # Only files with a sidecar are demo calls (scripts and ground truth live beside them).
+    files = [p for p in ingest.collect([demo_dir]) if ingest.sidecar(p)]
+    rows = ingest.upload_all(files, {}, ADMIN_EMAIL, console)
     ingest.wait_with_progress(rows, console)
     console.print(ingest.summary_table(rows))
     _import_deals(demo_dir, console)

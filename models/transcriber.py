@@ -87,11 +87,16 @@ class Transcriber(Protocol):
 
 
 def model_for_language(language: str | None) -> str:
-    """The configured model name, with ``auto`` resolved by language (en → tiny.en, else base)."""
+    """The configured model name; ``auto`` is the bundled multilingual base for every language.
+
+    why not tiny.en for English: on our stereo call fixture tiny.en's word error rate was 0.235
+    against base's 0.059 (beam 5, same run); base is ~2x slower but still ~10x real time on
+    2 CPU cores. Set TALKTRACK_WHISPER_MODEL=tiny.en where throughput matters more.
+    """
     name = get_model_settings().whisper_model
     if name != "auto":
         return name
-    return "tiny.en" if language == "en" else "base"
+    return "base"
 
 
 def resolve_model_path(name: str) -> str:

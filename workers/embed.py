@@ -19,7 +19,9 @@ def _embed(session: Session, call: Call) -> Outcome:
     rows = transcripts_service.rows(session=session, call_id=call.id)
     if rows:
         embedder = get_embedder()
-        vectors = embedder.embed([r.text for r in rows], kind="passage")
+        # "query" on both sides: utterance ↔ SOP example and utterance ↔ search query are
+        # symmetric similarity tasks (e5's convention); see models/embedder.py.
+        vectors = embedder.embed([r.text for r in rows], kind="query")
         transcripts_service.store_embeddings(
             session=session, call_id=call.id, utterance_ids=[r.id for r in rows], vectors=vectors, model=embedder.name
         )

@@ -31,7 +31,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from usearch.index import Index
+# why: importing onnxruntime *after* usearch kills the process with a segfault (their bundled
+# native libraries clash; seen with usearch 2.26.6 + onnxruntime 1.32.0). Workers need both
+# (faster-whisper's VAD runs on onnxruntime), so onnxruntime is loaded first when installed.
+try:
+    import onnxruntime  # noqa: F401
+except ImportError:  # pragma: no cover - onnxruntime comes with faster-whisper
+    pass
+from usearch.index import Index  # noqa: E402
 
 from app.errors import AppError
 from app.library.text import tokenize

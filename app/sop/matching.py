@@ -39,7 +39,9 @@ def _call_vectors(session: Session, call: Call, texts: list[str], embedder: Any)
     _ids, vectors, model = transcripts_service.embeddings(session=session, call_id=call.id)
     if model == embedder.name and len(vectors) == len(texts):
         return vectors
-    return embedder.embed(texts, kind="passage") if texts else np.zeros((0, embedder.dim), np.float32)
+    return (
+        embedder.embed(texts, kind="passage") if texts else np.zeros((0, embedder.dim), np.float32)
+    )
 
 
 def match_and_store(*, session: Session, call: Call, sop_row: SopVersion) -> CallSopResult:
@@ -58,19 +60,33 @@ def match_and_store(*, session: Session, call: Call, sop_row: SopVersion) -> Cal
             "cross-language similarity is weaker; a SOP written in the call's language matches better."
         )
     payload = {
-        "sop": {"id": sop_row.sop_id, "version": sop_row.version, "name": sop_row.name, "language": sop.language},
+        "sop": {
+            "id": sop_row.sop_id,
+            "version": sop_row.version,
+            "name": sop_row.name,
+            "language": sop.language,
+        },
         "match": match.to_dict(),
         "comparison": comparison.to_dict(),
         "notes": notes,
     }
     session.execute(delete(CallSopResult).where(CallSopResult.call_id == call.id))
     result = CallSopResult(
-        call_id=call.id, sop_id=sop_row.sop_id, sop_version=sop_row.version,
-        adherence=float(comparison.adherence.score), embedding_model=embedder.name, result=payload,
+        call_id=call.id,
+        sop_id=sop_row.sop_id,
+        sop_version=sop_row.version,
+        adherence=float(comparison.adherence.score),
+        embedding_model=embedder.name,
+        result=payload,
         matched_at=utcnow(),
     )
     session.add(result)
     session.flush()
-    log.info("sop.matched call_id=%s sop=%s v%s adherence=%.3f", call.id, sop_row.sop_id, sop_row.version,
-             comparison.adherence.score)
+    log.info(
+        "sop.matched call_id=%s sop=%s v%s adherence=%.3f",
+        call.id,
+        sop_row.sop_id,
+        sop_row.version,
+        comparison.adherence.score,
+    )
     return result

@@ -21,6 +21,22 @@ def _upload(client, person, path: Path, **form):  # type: ignore[no-untyped-def]
         return client.post("/api/v1/calls", headers=person.headers, files={"file": (path.name, handle)}, data=form)
 
 
+def _words(text: str) -> list[str]:
+    text = text.lower().replace("$50,000", "fifty thousand dollars").replace("50,000 dollars", "fifty thousand dollars")
+    return "".join(ch if ch.isalnum() or ch == " " else " " for ch in text).split()
+
+
+def _wer(reference: list[str], hypothesis: list[str]) -> float:
+    """Word error rate: word-level edit distance over the reference length."""
+    previous = list(range(len(hypothesis) + 1))
+    for i, ref in enumerate(reference, 1):
+        current = [i]
+        for j, hyp in enumerate(hypothesis, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ref != hyp)))
+        previous = current
+    return previous[-1] / len(reference)
+
+
 def _role_accuracy(utterances: list[dict]) -> float:  # type: ignore[type-arg]
     """Share of words whose role matches the scripted speaker at the word's midpoint."""
     right = total = 0
@@ -41,8 +57,10 @@ def test_stereo_call_is_transcribed_and_split_by_channel(client) -> None:  # typ
     assert call["channels"] == 2 and call["attribution_method"] == "channel"
     assert set(call["timings"]) >= {"transcribing", "attributing", "embedding"}
     utterances = client.get(f"/api/v1/calls/{call_id}/transcript", headers=rep.headers).json()["utterances"]
-    text = " ".join(u["text"] for u in utterances).lower()
-    assert "this is alex" in text and "set aside" in text and "50,000" in text
+    text = " ".join(u["text"] for u in utterances)
+    script = " ".join(t["text"] for t in TRUTH)
+    # Measured with the default (bundled multilingual base): 0.06; the issue's bar is 0.10.
+    assert _wer(_words(script.replace("Talktrack", "talk track")), _words(text.replace("TalkTrack", "talk track"))) <= 0.10
     assert _role_accuracy(utterances) >= 0.95
 
 

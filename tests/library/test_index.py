@@ -272,3 +272,13 @@ def test_filter_of_one_id_returns_that_document_with_its_scores(index: HybridInd
     assert hits[0].vector_rank == 1 and hits[0].cosine == pytest.approx(
         float(embed("budget") @ SNIPPETS[3].vector)
     )
+
+
+def test_index_module_then_onnxruntime_does_not_crash_the_process() -> None:
+    """Regression: usearch imported before onnxruntime segfaulted the worker (VAD needs onnxruntime)."""
+    import subprocess
+    import sys
+
+    code = "import app.library.index; import onnxruntime; print('alive')"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0 and "alive" in result.stdout, result.stderr[-2000:]
