@@ -26,9 +26,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.sop.evaluation import EvalCall, EvalReport, evaluate, load_eval_set  # noqa: E402
-from app.sop.loader import load_sop_file  # noqa: E402
-from app.sop.matcher import (  # noqa: E402
+from app.sop.evaluation import EvalCall, EvalReport, evaluate, load_eval_set
+from app.sop.loader import load_sop_file
+from app.sop.matcher import (
     MatchParams,
     SopIndex,
     build_sop_index,
@@ -36,13 +36,14 @@ from app.sop.matcher import (  # noqa: E402
     match_call,
     step_texts,
 )
-from app.sop.schema import SopDefinition  # noqa: E402
+from app.sop.schema import SopDefinition
 
 GRID = {
     "calibration_alpha": [0.15, 0.3, 0.45],
     "off_sop_prob": [0.2, 0.3, 0.45],
     "back_penalty": [2.0, 3.0],
     "forward_penalty": [0.25, 0.5, 1.0],
+    "start_anywhere": [True, False],
 }
 
 
@@ -54,7 +55,7 @@ def load_embedder(name: str):
         return get_embedder(name)
     try:
         return get_embedder("e5")
-    except Exception as exc:  # e5 rebuild unavailable: MiniLM still gives an English figure
+    except Exception as exc:  # noqa: BLE001 - e5 rebuild unavailable: MiniLM still gives an English figure
         print(f"e5 unavailable ({exc}); falling back to MiniLM (weak on Chinese)")
         return get_embedder("minilm")
 
@@ -66,8 +67,10 @@ def machine(embedder) -> str:
     cpu = platform.processor() or platform.machine()
     dev = getattr(embedder, "device", "cpu")
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
-    return (f"{platform.node()} {platform.system()} {cpu}, {os.cpu_count()} cpus, torch {torch.__version__}, "
-            f"embedder {embedder.name} on {dev}, gpu {gpu}")
+    return (
+        f"{platform.node()} {platform.system()} {cpu}, {os.cpu_count()} cpus, torch {torch.__version__}, "
+        f"embedder {embedder.name} on {dev}, gpu {gpu}"
+    )
 
 
 class Prepared:
@@ -101,7 +104,9 @@ class Prepared:
 
     def predict(self, call: EvalCall, params: MatchParams) -> list[str | None]:
         index = self.index_for(call.sop, params)
-        res = match_call(call.utterances, index, utterance_vectors=self.vectors[call.id], params=params)
+        res = match_call(
+            call.utterances, index, utterance_vectors=self.vectors[call.id], params=params
+        )
         return [lab.step_id for lab in res.labels]
 
     def nearest_example(self, call: EvalCall, threshold: float) -> list[str | None]:
@@ -123,11 +128,21 @@ def tune(prep: Prepared, tune_calls: list[EvalCall]) -> tuple[MatchParams, Match
         p = replace(MatchParams(), **dict(zip(keys, values)))
         acc = _acc(prep, tune_calls, lambda c, p=p: prep.predict(c, p))
         best_hmm = max(best_hmm, (acc, p), key=lambda x: x[0])
-        if p.back_penalty == GRID["back_penalty"][0] and p.forward_penalty == GRID["forward_penalty"][0]:
+        if (p.back_penalty, p.forward_penalty, p.start_anywhere) == (
+            GRID["back_penalty"][0],
+            GRID["forward_penalty"][0],
+            GRID["start_anywhere"][0],
+        ):  # transitions do not matter to argmax decoding
             pa = replace(p, decode="argmax")
-            best_arg = max(best_arg, (_acc(prep, tune_calls, lambda c, pa=pa: prep.predict(c, pa)), pa), key=lambda x: x[0])
+            best_arg = max(
+                best_arg,
+                (_acc(prep, tune_calls, lambda c, pa=pa: prep.predict(c, pa)), pa),
+                key=lambda x: x[0],
+            )
     thresholds = np.linspace(0.0, 1.0, 101)
-    accs = [_acc(prep, tune_calls, lambda c, th=th: prep.nearest_example(c, th)) for th in thresholds]
+    accs = [
+        _acc(prep, tune_calls, lambda c, th=th: prep.nearest_example(c, th)) for th in thresholds
+    ]
     return best_hmm[1], best_arg[1], float(thresholds[int(np.argmax(accs))])
 
 
@@ -141,7 +156,9 @@ def _acc(prep: Prepared, calls: list[EvalCall], predict) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--embedder", default="auto")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -152,36 +169,51 @@ def main() -> None:
     prep = Prepared(calls, embedder)
     print(f"machine: {machine(embedder)}")
     print(f"embedded {prep.n_texts} texts in {prep.embed_seconds:.1f}s")
-    print(f"tuned on {len(tune_calls)} calls ({', '.join(c.id for c in tune_calls)}); "
-          f"reported on {len(test_calls)} held-out calls ({', '.join(c.id for c in test_calls)})")
+    print(
+        f"tuned on {len(tune_calls)} calls ({', '.join(c.id for c in tune_calls)}); "
+        f"reported on {len(test_calls)} held-out calls ({', '.join(c.id for c in test_calls)})"
+    )
     hmm_p, arg_p, thr = tune(prep, tune_calls)
-    print(f"chosen on tune split: hmm {_brief(hmm_p)}; argmax {_brief(arg_p)}; nearest-example cosine ≥ {thr:.2f}")
+    print(
+        f"chosen on tune split: hmm {_brief(hmm_p)}; argmax {_brief(arg_p)}; nearest-example cosine ≥ {thr:.2f}"
+    )
     systems = {
         "nearest-example": lambda c: prep.nearest_example(c, thr),
         "emission-argmax": lambda c: prep.predict(c, arg_p),
         "hmm-viterbi": lambda c: prep.predict(c, hmm_p),
     }
-    groups = {"all test": test_calls, "test en": [c for c in test_calls if c.language == "en"],
-              "test zh": [c for c in test_calls if c.language == "zh"]}
+    groups = {
+        "all test": test_calls,
+        "test en": [c for c in test_calls if c.language == "en"],
+        "test zh": [c for c in test_calls if c.language == "zh"],
+    }
     print("\nfigures: value [95% CI, bootstrap over calls, 2000 resamples]")
     for gname, group in groups.items():
         n_utt = sum(len(c.utterances) for c in group)
         print(f"\n== {gname}: {len(group)} calls, {n_utt} utterances")
-        print(f"{'system':<17} {'accuracy':<24} {'macro-F1 (steps)':<24} {'presence P':<24} {'presence R':<24}")
+        print(
+            f"{'system':<17} {'accuracy':<24} {'macro-F1 (steps)':<24} {'presence P':<24} {'presence R':<24}"
+        )
         for name, fn in systems.items():
             r = score(prep, group, fn)
-            print(f"{name:<17} {str(r.accuracy):<24} {str(r.macro_f1):<24} "
-                  f"{str(r.presence_precision):<24} {str(r.presence_recall):<24}")
+            print(
+                f"{name:<17} {r.accuracy!s:<24} {r.macro_f1!s:<24} "
+                f"{r.presence_precision!s:<24} {r.presence_recall!s:<24}"
+            )
     t = time.perf_counter()
     for c in test_calls:
         prep.predict(c, hmm_p)
     n = sum(len(c.utterances) for c in test_calls)
-    print(f"\ndecode time (hmm, excluding embedding): {1000 * (time.perf_counter() - t) / len(test_calls):.1f} ms/call, {n} utterances")
+    print(
+        f"\ndecode time (hmm, excluding embedding): {1000 * (time.perf_counter() - t) / len(test_calls):.1f} ms/call, {n} utterances"
+    )
 
 
 def _brief(p: MatchParams) -> str:
-    return (f"alpha={p.calibration_alpha} off_sop_prob={p.off_sop_prob} back={p.back_penalty} "
-            f"forward={p.forward_penalty}")
+    return (
+        f"alpha={p.calibration_alpha} off_sop_prob={p.off_sop_prob} back={p.back_penalty} "
+        f"forward={p.forward_penalty} start_anywhere={p.start_anywhere}"
+    )
 
 
 if __name__ == "__main__":

@@ -16,7 +16,9 @@ from app.sop.loader import SopIssue, SopValidationError, load_sop
 from app.sop.matcher import MatchResult, build_sop_index, match_call
 from app.sop.schema import SopDefinition
 
-sop_app = typer.Typer(help="SOP definitions: validate files, match a transcript.", no_args_is_help=True)
+sop_app = typer.Typer(
+    help="SOP definitions: validate files, match a transcript.", no_args_is_help=True
+)
 console = Console()
 err = Console(stderr=True)
 
@@ -40,7 +42,9 @@ def validate(files: Annotated[list[Path], typer.Argument(help="SOP YAML files")]
         sop, found = _read_sop(path)
         issues += found
         if sop is not None:
-            console.print(f"[green]ok[/] {path}: {sop.id} v{sop.version}, {len(sop.stages)} stages, {len(sop.steps())} steps")
+            console.print(
+                f"[green]ok[/] {path}: {sop.id} v{sop.version}, {len(sop.stages)} stages, {len(sop.steps())} steps"
+            )
     if issues:
         table = Table("file", "line", "field", "problem", title=f"{len(issues)} issue(s)")
         for issue in issues:
@@ -52,22 +56,36 @@ def validate(files: Annotated[list[Path], typer.Argument(help="SOP YAML files")]
 @sop_app.command()
 def match(
     sop: Annotated[Path, typer.Option("--sop", help="SOP YAML file")],
-    transcript: Annotated[Path, typer.Option("--transcript", help="transcript: JSON, WebVTT, SRT or Rep:/Customer: text")],
+    transcript: Annotated[
+        Path,
+        typer.Option("--transcript", help="transcript: JSON, WebVTT, SRT or Rep:/Customer: text"),
+    ],
     fmt: Annotated[str, typer.Option("--format", help="table | json")] = "table",
-    embedder: Annotated[str | None, typer.Option("--embedder", help="auto/e5, minilm, hashing, or a model path")] = None,
+    embedder: Annotated[
+        str | None, typer.Option("--embedder", help="auto/e5, minilm, hashing, or a model path")
+    ] = None,
 ) -> None:
     """Match a transcript against an SOP: actual path, deviations and adherence."""
     if fmt not in ("table", "json"):
         _fail(f"--format must be 'table' or 'json', not '{fmt}'")
     definition, issues = _read_sop(sop)
     if definition is None:
-        _fail("invalid SOP file; run `talktrack sop validate` for details:\n" + "\n".join(map(str, issues)))
+        _fail(
+            "invalid SOP file; run `talktrack sop validate` for details:\n"
+            + "\n".join(map(str, issues))
+        )
     utterances = _parse(transcript)
     if not utterances:
         _fail(f"{transcript}: no utterances found")
     result, comparison = _run(definition, utterances, embedder)
     if fmt == "json":
-        typer.echo(json.dumps({"match": result.to_dict(), "comparison": comparison.to_dict()}, ensure_ascii=False, indent=2))
+        typer.echo(
+            json.dumps(
+                {"match": result.to_dict(), "comparison": comparison.to_dict()},
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
     else:
         _print_tables(definition, utterances, result, comparison)
 
@@ -89,12 +107,14 @@ def _parse(path: Path) -> list[Any]:
     return []
 
 
-def _run(definition: SopDefinition, utterances: list[Any], name: str | None) -> tuple[MatchResult, Comparison]:
+def _run(
+    definition: SopDefinition, utterances: list[Any], name: str | None
+) -> tuple[MatchResult, Comparison]:
     from app import ml  # the one door to models/, imported only when matching
 
     try:
         model = ml.get_embedder(name)
-    except Exception as exc:  # model errors are ours to explain, not a traceback
+    except Exception as exc:  # noqa: BLE001 - any load failure becomes a readable message, not a traceback
         _fail(f"cannot load embedder '{name or 'default'}': {exc}")
     index = build_sop_index(definition, model)
     vectors = model.embed([u.text for u in utterances], kind="query")
@@ -106,23 +126,52 @@ def _fmt_t(seconds: float) -> str:
     return f"{int(seconds // 60):02d}:{seconds % 60:04.1f}"
 
 
-def _print_tables(sop: SopDefinition, utterances: list[Any], result: MatchResult, cmp: Comparison) -> None:
+def _print_tables(
+    sop: SopDefinition, utterances: list[Any], result: MatchResult, cmp: Comparison
+) -> None:
     names = {step.id: step.name for _st, step in sop.steps()}
-    path = Table("#", "step", "stage", "from", "to", "utterances", title=f"Actual path — {sop.name} v{sop.version}")
+    path = Table(
+        "#",
+        "step",
+        "stage",
+        "from",
+        "to",
+        "utterances",
+        title=f"Actual path — {sop.name} v{sop.version}",
+    )
     for i, seg in enumerate(result.path, 1):
         idx = ",".join(map(str, seg.utterance_indexes))
-        path.add_row(str(i), f"{names[seg.step_id]} ({seg.step_id})", seg.stage_id, _fmt_t(seg.start), _fmt_t(seg.end), idx)
+        path.add_row(
+            str(i),
+            f"{names[seg.step_id]} ({seg.step_id})",
+            seg.stage_id,
+            _fmt_t(seg.start),
+            _fmt_t(seg.end),
+            idx,
+        )
     console.print(path)
     dev = Table("finding", "step", "when", "utterances / detail", title="Deviations")
     for m in cmp.missed:
         when = f"after {m.expected_after}" if m.expected_after else "at the start"
         dev.add_row("[red]missed[/]", m.step_id, when, "-")
     for o in cmp.out_of_order:
-        dev.add_row("[yellow]out of order[/]", o.step_id, _fmt_t(o.start), f"after {o.after_step}; {list(o.utterance_indexes)}")
+        dev.add_row(
+            "[yellow]out of order[/]",
+            o.step_id,
+            _fmt_t(o.start),
+            f"after {o.after_step}; {list(o.utterance_indexes)}",
+        )
     for r in cmp.repeated:
-        dev.add_row("repeated", r.step_id, ", ".join(_fmt_t(a) for a, _b in r.spans), f"{r.visits} visits")
+        dev.add_row(
+            "repeated", r.step_id, ", ".join(_fmt_t(a) for a, _b in r.spans), f"{r.visits} visits"
+        )
     for s in cmp.off_sop_stretches:
-        dev.add_row("off-SOP stretch", "-", f"{_fmt_t(s.start)}–{_fmt_t(s.end)}", f"{s.duration:.0f}s; {list(s.utterance_indexes)}")
+        dev.add_row(
+            "off-SOP stretch",
+            "-",
+            f"{_fmt_t(s.start)}–{_fmt_t(s.end)}",
+            f"{s.duration:.0f}s; {list(s.utterance_indexes)}",
+        )
     for note in cmp.notes:
         dev.add_row("note", "-", "-", note)
     console.print(dev)

@@ -150,7 +150,9 @@ def compare_path(
     )
 
 
-def _scope(result: MatchResult, sop: SopDefinition, stage_ids: Sequence[str] | None) -> tuple[list[str], str]:
+def _scope(
+    result: MatchResult, sop: SopDefinition, stage_ids: Sequence[str] | None
+) -> tuple[list[str], str]:
     """Stages whose required steps count: given, all (a call SOP), or those the call touched (a process)."""
     all_ids = [st.id for st in sop.stages]
     if stage_ids is not None:
@@ -165,10 +167,14 @@ def _scope(result: MatchResult, sop: SopDefinition, stage_ids: Sequence[str] | N
         return [], "process SOP: no stage reached, so no step is counted as missed"
     lo, hi = min(touched), max(touched)
     # A single call covers part of a deal process; only the stages it reached are expected of it.
-    return all_ids[lo : hi + 1], f"process SOP: expected steps limited to stages {all_ids[lo]}…{all_ids[hi]}"
+    return all_ids[
+        lo : hi + 1
+    ], f"process SOP: expected steps limited to stages {all_ids[lo]}…{all_ids[hi]}"
 
 
-def _missed(result: MatchResult, sop: SopDefinition, scope: list[str], order: dict[str, int]) -> tuple[MissedStep, ...]:
+def _missed(
+    result: MatchResult, sop: SopDefinition, scope: list[str], order: dict[str, int]
+) -> tuple[MissedStep, ...]:
     seen = {seg.step_id for seg in result.path}
     ends = {seg.step_id: seg.end for seg in result.path}
     out = []
@@ -189,7 +195,9 @@ def _first_occurrence_order(result: MatchResult) -> list[str]:
     return seen
 
 
-def _out_of_order(result: MatchResult, seen: list[str], order: dict[str, int]) -> tuple[tuple[OutOfOrderStep, ...], int]:
+def _out_of_order(
+    result: MatchResult, seen: list[str], order: dict[str, int]
+) -> tuple[tuple[OutOfOrderStep, ...], int]:
     keep = set(longest_increasing_subsequence([order[s] for s in seen], values=seen))
     first = {}
     for seg in result.path:
@@ -256,7 +264,12 @@ def _time_per_step(result: MatchResult, durations: dict[int, float]) -> tuple[St
 
 
 def _adherence(
-    result: MatchResult, sop: SopDefinition, scope: list[str], durations: dict[int, float], seen: list[str], lis_len: int
+    result: MatchResult,
+    sop: SopDefinition,
+    scope: list[str],
+    durations: dict[int, float],
+    seen: list[str],
+    lis_len: int,
 ) -> Adherence:
     required = [step.id for stage, step in sop.steps() if stage.id in scope and step.required]
     present = {seg.step_id for seg in result.path}
@@ -267,4 +280,11 @@ def _adherence(
     off = sum(durations.get(lab.index, 0.0) for lab in result.labels if lab.step_id is None)
     off_share = off / total if total > 0 else 0.0
     score = W_COVERAGE * coverage + W_ORDER * order_score + W_OFF * (1.0 - off_share)
-    return Adherence(round(score, 4), round(coverage, 4), round(order_score, 4), round(off_share, 4), len(required), req_seen)
+    return Adherence(
+        round(score, 4),
+        round(coverage, 4),
+        round(order_score, 4),
+        round(off_share, 4),
+        len(required),
+        req_seen,
+    )

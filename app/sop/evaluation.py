@@ -119,7 +119,14 @@ def _counts(pairs: Sequence[tuple[Labels, Labels]]) -> dict[str, Any]:
                     fn[g] = fn.get(g, 0) + 1
         gs, ps = {g for g in gold if g}, {p for p in pred if p}
         p_tp, p_fp, p_fn = p_tp + len(gs & ps), p_fp + len(ps - gs), p_fn + len(gs - ps)
-    return {"correct": correct, "total": total, "tp": tp, "fp": fp, "fn": fn, "p": (p_tp, p_fp, p_fn)}
+    return {
+        "correct": correct,
+        "total": total,
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "p": (p_tp, p_fp, p_fn),
+    }
 
 
 def _metrics(c: dict[str, Any]) -> tuple[float, float, float, float]:
@@ -136,7 +143,9 @@ def _metrics(c: dict[str, Any]) -> tuple[float, float, float, float]:
     return acc, macro, prec, rec
 
 
-def evaluate(pairs: Sequence[tuple[Labels, Labels]], *, n_boot: int = 2000, seed: int = 0) -> EvalReport:
+def evaluate(
+    pairs: Sequence[tuple[Labels, Labels]], *, n_boot: int = 2000, seed: int = 0
+) -> EvalReport:
     """Per-utterance accuracy, macro-F1 over steps, step-presence P/R per call; 95% CIs by call bootstrap.
 
     Each pair is (gold, predicted) labels of one call, None meaning off-SOP. Macro-F1 averages F1
@@ -146,8 +155,13 @@ def evaluate(pairs: Sequence[tuple[Labels, Labels]], *, n_boot: int = 2000, seed
     point = _metrics(_counts(pairs))
     rng = np.random.default_rng(seed)
     samples = np.array(
-        [_metrics(_counts([pairs[i] for i in rng.integers(0, len(pairs), len(pairs))])) for _ in range(n_boot)]
+        [
+            _metrics(_counts([pairs[i] for i in rng.integers(0, len(pairs), len(pairs))]))
+            for _ in range(n_boot)
+        ]
     )
     lo, hi = np.percentile(samples, [2.5, 97.5], axis=0) if n_boot else (point, point)
-    metrics = [Metric(round(point[i], 4), round(float(lo[i]), 4), round(float(hi[i]), 4)) for i in range(4)]
+    metrics = [
+        Metric(round(point[i], 4), round(float(lo[i]), 4), round(float(hi[i]), 4)) for i in range(4)
+    ]
     return EvalReport(len(pairs), sum(len(g) for g, _p in pairs), *metrics, n_boot=n_boot)

@@ -73,9 +73,12 @@ class _LineIndex:
             for key, value in node.value:
                 if isinstance(key, yaml.ScalarNode) and key.value == part:
                     return key, value
-        if isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            if 0 <= part < len(node.value):
-                return None, node.value[part]
+        if (
+            isinstance(node, yaml.SequenceNode)
+            and isinstance(part, int)
+            and 0 <= part < len(node.value)
+        ):
+            return None, node.value[part]
         return None
 
 
@@ -86,8 +89,10 @@ def _duplicate_keys(node: yaml.Node, loc: Loc = ()) -> Iterator[tuple[Loc, int, 
         for key, value in node.value:
             name = key.value if isinstance(key, yaml.ScalarNode) else None
             if name is not None and name in seen:
-                yield loc + (name,), key.start_mark.line + 1, (
-                    f"duplicate key '{name}' (first written on line {seen[name]})"
+                yield (
+                    loc + (name,),
+                    key.start_mark.line + 1,
+                    (f"duplicate key '{name}' (first written on line {seen[name]})"),
                 )
             elif name is not None:
                 seen[name] = key.start_mark.line + 1
@@ -100,8 +105,7 @@ def _duplicate_keys(node: yaml.Node, loc: Loc = ()) -> Iterator[tuple[Loc, int, 
 def _pydantic_message(error: Any) -> str:
     msg = str(error["msg"])
     for prefix in ("Value error, ", "Assertion failed, "):
-        if msg.startswith(prefix):
-            msg = msg[len(prefix) :]
+        msg = msg.removeprefix(prefix)
     if error["type"] == "extra_forbidden":
         msg = "unknown field (not part of the SOP schema; check the spelling)"
     elif error["type"] == "missing":
@@ -119,13 +123,19 @@ def _parse_yaml(text: str, source: str) -> tuple[Any, yaml.Node]:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
         problem = " ".join(p for p in (exc.context, exc.problem) if p)
-        raise SopValidationError([SopIssue(source, line, "", f"malformed YAML: {problem}")]) from exc
+        raise SopValidationError(
+            [SopIssue(source, line, "", f"malformed YAML: {problem}")]
+        ) from exc
     except yaml.YAMLError as exc:
         raise SopValidationError([SopIssue(source, 1, "", f"malformed YAML: {exc}")]) from exc
     if root is None or not isinstance(data, dict):
         found = "an empty file" if root is None else f"a {type(data).__name__}"
         raise SopValidationError(
-            [SopIssue(source, 1, "", f"expected a mapping with id, version, stages…; found {found}")]
+            [
+                SopIssue(
+                    source, 1, "", f"expected a mapping with id, version, stages…; found {found}"
+                )
+            ]
         )
     return data, root
 
@@ -209,7 +219,9 @@ def diff_sops(old: SopDefinition, new: SopDefinition) -> list[SopChange]:
     for name in _SOP_FIELDS:
         a, b = getattr(old, name), getattr(new, name)
         if a != b:
-            changes.append(SopChange("sop_changed", "", f"{name}: {a!r} → {b!r}", a, b, {"field": name}))
+            changes.append(
+                SopChange("sop_changed", "", f"{name}: {a!r} → {b!r}", a, b, {"field": name})
+            )
     changes += _diff_stages(old, new)
     changes += _diff_steps(old, new)
     return changes
@@ -241,7 +253,9 @@ def _diff_steps(old: SopDefinition, new: SopDefinition) -> list[SopChange]:
             removed.remove(rid)
             added.remove(match.id)
             changes.append(
-                SopChange("step_renamed", match.id, f"step id '{rid}' → '{match.id}'", rid, match.id)
+                SopChange(
+                    "step_renamed", match.id, f"step id '{rid}' → '{match.id}'", rid, match.id
+                )
             )
     changes += [SopChange("step_removed", r, f"step '{r}' removed") for r in removed]
     changes += [
@@ -251,7 +265,9 @@ def _diff_steps(old: SopDefinition, new: SopDefinition) -> list[SopChange]:
         (ost, ostep), (nst, nstep) = old_sp[sid], new_sp[sid]
         if ost.id != nst.id:
             changes.append(
-                SopChange("step_moved", sid, f"step '{sid}' moved {ost.id} → {nst.id}", ost.id, nst.id)
+                SopChange(
+                    "step_moved", sid, f"step '{sid}' moved {ost.id} → {nst.id}", ost.id, nst.id
+                )
             )
         changes += _field_changes("step", sid, ostep, nstep, _STEP_FIELDS)
         changes += _example_changes(sid, ostep, nstep)
@@ -277,7 +293,16 @@ def _field_changes(
         va, vb = getattr(a, name), getattr(b, name)
         if va != vb:
             kind = f"{what}_renamed" if name == "name" else f"{what}_changed"
-            out.append(SopChange(kind, ident, f"{what} '{ident}' {name}: {va!r} → {vb!r}", va, vb, {"field": name}))
+            out.append(
+                SopChange(
+                    kind,
+                    ident,
+                    f"{what} '{ident}' {name}: {va!r} → {vb!r}",
+                    va,
+                    vb,
+                    {"field": name},
+                )
+            )
     return out
 
 
@@ -286,9 +311,17 @@ def _example_changes(sid: str, a: Step, b: Step) -> list[SopChange]:
     gone = [e for e in a.examples if e not in set(b.examples)]
     came = [e for e in b.examples if e not in set(a.examples)]
     if gone:
-        out.append(SopChange("examples_removed", sid, f"step '{sid}': {len(gone)} example(s) removed", old=gone))
+        out.append(
+            SopChange(
+                "examples_removed", sid, f"step '{sid}': {len(gone)} example(s) removed", old=gone
+            )
+        )
     if came:
-        out.append(SopChange("examples_added", sid, f"step '{sid}': {len(came)} example(s) added", new=came))
+        out.append(
+            SopChange(
+                "examples_added", sid, f"step '{sid}': {len(came)} example(s) added", new=came
+            )
+        )
     return out
 
 

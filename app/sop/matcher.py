@@ -42,7 +42,7 @@ class MatchInputError(Unprocessable):
 
 @dataclass(frozen=True)
 class MatchParams:
-    """Matcher settings; defaults were chosen on the tuning split of tests/fixtures/sop_eval only."""
+    """Matcher settings; defaults hand-set and checked on the tune split only (bench re-tunes each run)."""
 
     # similarity(u, step) = mean of the top_k cosines between u and the step's texts (examples + name)
     top_k: int = 2
@@ -55,8 +55,8 @@ class MatchParams:
     off_sop_prob: float = 0.3
     # Logit penalty when the utterance's role contradicts the step's speaker (rep vs customer).
     speaker_mismatch_penalty: float = 3.0
-    # A reply by the other party (the customer answering the rep's budget question) may stay in the
-    # step: a speaker mismatch never scores the step below off-SOP, so context decides.
+    # A customer's reply (answering the rep's budget question) may stay in the rep's step: the
+    # speaker mismatch never scores that step below off-SOP, so context decides.
     replies_inherit: bool = True
     # Logit bonus when one of the step's keywords occurs in the utterance.
     keyword_bonus: float = 0.75
@@ -139,7 +139,10 @@ def step_texts(step: Step) -> list[str]:
 
 
 def build_sop_index(
-    sop: SopDefinition, embedder: Embedder | Callable[[list[str]], np.ndarray], *, params: MatchParams = MatchParams()
+    sop: SopDefinition,
+    embedder: Embedder | Callable[[list[str]], np.ndarray],
+    *,
+    params: MatchParams = MatchParams(),
 ) -> SopIndex:
     """Embed every step's texts once and calibrate; reuse the index for all calls of this SOP version."""
     texts = [step_texts(step) for _stage, step in sop.steps()]
@@ -155,14 +158,19 @@ def build_sop_index(
 
 
 def index_from_vectors(
-    sop: SopDefinition, example_vectors: dict[str, np.ndarray], *, params: MatchParams = MatchParams()
+    sop: SopDefinition,
+    example_vectors: dict[str, np.ndarray],
+    *,
+    params: MatchParams = MatchParams(),
 ) -> SopIndex:
     """Build a SopIndex from stored vectors (rows per step as in step_texts(), or examples only)."""
     steps = sop.steps()
     missing = [s.id for _st, s in steps if s.id not in example_vectors]
     if missing:
         raise MatchInputError(f"example_vectors lacks steps {missing}; embed every step of the SOP")
-    vectors = tuple(_normalise(np.asarray(example_vectors[s.id], dtype=np.float32)) for _st, s in steps)
+    vectors = tuple(
+        _normalise(np.asarray(example_vectors[s.id], dtype=np.float32)) for _st, s in steps
+    )
     texts = tuple(tuple(step_texts(s))[: len(v)] for (_st, s), v in zip(steps, vectors))
     calib_in, calib_out = _calibration_points(vectors, params.top_k)
     spread = np.maximum(calib_in - calib_out, 0.02)
@@ -260,15 +268,17 @@ class _Emissions:
     logits: np.ndarray  # (T, S) calibrated logits incl. speaker and keyword terms
     filler: np.ndarray  # (T,) bool
     keyword_hits: list[list[list[str]]]  # [t][s] -> keywords found
-    mismatch: np.ndarray  # (T, S) bool: utterance role contradicts the step's speaker
+    customer_reply: np.ndarray  # (T, S) bool: a customer utterance against a rep step
 
 
-def _emissions(utterances: Sequence[UtteranceLike], vectors: np.ndarray, index: SopIndex, params: MatchParams) -> _Emissions:
+def _emissions(
+    utterances: Sequence[UtteranceLike], vectors: np.ndarray, index: SopIndex, params: MatchParams
+) -> _Emissions:
     steps = [step for _st, step in index.sop.steps()]
     sims = np.stack([_topk_mean(vectors @ v.T, index.top_k) for v in index.vectors], axis=1)
     logits = (sims - index.mid[None, :]) / index.scale[None, :]
     hits: list[list[list[str]]] = []
-    mismatch = np.zeros(logits.shape, dtype=bool)
+    customer_reply = np.zeros(logits.shape, dtype=bool)
     for t, utt in enumerate(utterances):
         text = utt.text.lower()
         role = normalise_role(utt.role)
@@ -280,10 +290,21 @@ def _emissions(utterances: Sequence[UtteranceLike], vectors: np.ndarray, index: 
                 logits[t, s] += params.keyword_bonus
             if role is not None and step.speaker != Speaker.ANY and step.speaker != role:
                 logits[t, s] -= params.speaker_mismatch_penalty
-                mismatch[t, s] = True
+                # Only the customer's replies inside a rep step inherit it; a rep utterance never
+                # continues a customer step (the rep's answer to an objection is its own step).
+                customer_reply[t, s] = role == Speaker.CUSTOMER
         hits.append(row)
-    filler = np.array([is_filler(u.text, max_tokens=params.filler_max_tokens) for u in utterances], dtype=bool)
-    return _Emissions(vectors=vectors, sims=sims, logits=logits, filler=filler, keyword_hits=hits, mismatch=mismatch)
+    filler = np.array(
+        [is_filler(u.text, max_tokens=params.filler_max_tokens) for u in utterances], dtype=bool
+    )
+    return _Emissions(
+        vectors=vectors,
+        sims=sims,
+        logits=logits,
+        filler=filler,
+        keyword_hits=hits,
+        customer_reply=customer_reply,
+    )
 
 
 def _log_sigmoid(x: np.ndarray) -> np.ndarray:
@@ -307,7 +328,9 @@ def transition_matrix(n_steps: int, params: MatchParams) -> np.ndarray:
             if d == 0:
                 T[a, j] = 0.0  # stay on the step, or resume it after a digression
             elif d >= 1:
-                T[a, j] = -params.forward_penalty - min(params.skip_penalty * (d - 1), params.max_skip_penalty)
+                T[a, j] = -params.forward_penalty - min(
+                    params.skip_penalty * (d - 1), params.max_skip_penalty
+                )
             else:
                 T[a, j] = -params.back_penalty
         off_target = S + int(pos[a]) + 1
@@ -321,7 +344,7 @@ def _state_scores(em: _Emissions, params: MatchParams) -> np.ndarray:
     step_part = _log_sigmoid(em.logits)
     if params.replies_inherit:
         floor = np.log(params.off_sop_prob)
-        step_part = np.where(em.mismatch, np.maximum(step_part, floor), step_part)
+        step_part = np.where(em.customer_reply, np.maximum(step_part, floor), step_part)
     off_part = np.full((T_, S + 1), np.log(params.off_sop_prob))
     scores = np.concatenate([step_part, off_part], axis=1)
     scores[em.filler] = 0.0
@@ -373,7 +396,11 @@ def match_call(
 ) -> MatchResult:
     """Label every utterance with a step or off-SOP and collapse the labels into the actual path."""
     index = _resolve_index(sop, example_vectors, params)
-    vectors = _normalise(np.asarray(utterance_vectors, dtype=np.float32).reshape(len(utterances), -1)) if len(utterances) else None
+    vectors = (
+        _normalise(np.asarray(utterance_vectors, dtype=np.float32).reshape(len(utterances), -1))
+        if len(utterances)
+        else None
+    )
     if vectors is None or not len(utterances):
         return MatchResult(index.sop.id, index.sop.version, (), (), params)
     if vectors.shape[1] != index.vectors[0].shape[1]:
@@ -394,11 +421,19 @@ def match_call(
             start[: S + 1] = 0.0
         states = _viterbi(scores, trans, start)
         post = _posteriors(scores, trans, start)
-    labels = tuple(_label(t, int(states[t]), utterances, em, post, index) for t in range(len(utterances)))
-    return MatchResult(index.sop.id, index.sop.version, labels, collapse_path(labels, utterances, index), params)
+    labels = tuple(
+        _label(t, int(states[t]), utterances, em, post, index) for t in range(len(utterances))
+    )
+    return MatchResult(
+        index.sop.id, index.sop.version, labels, collapse_path(labels, utterances, index), params
+    )
 
 
-def _resolve_index(sop: SopDefinition | SopIndex, example_vectors: dict[str, np.ndarray] | None, params: MatchParams) -> SopIndex:
+def _resolve_index(
+    sop: SopDefinition | SopIndex,
+    example_vectors: dict[str, np.ndarray] | None,
+    params: MatchParams,
+) -> SopIndex:
     if isinstance(sop, SopIndex):
         return sop
     if example_vectors is None:
@@ -414,7 +449,14 @@ def _argmax_states(em: _Emissions, params: MatchParams) -> np.ndarray:
     return np.where(prob > params.off_sop_prob, best, S)
 
 
-def _label(t: int, state: int, utterances: Sequence[UtteranceLike], em: _Emissions, post: np.ndarray, index: SopIndex) -> UtteranceLabel:
+def _label(
+    t: int,
+    state: int,
+    utterances: Sequence[UtteranceLike],
+    em: _Emissions,
+    post: np.ndarray,
+    index: SopIndex,
+) -> UtteranceLabel:
     S = len(index.step_ids)
     utt = utterances[t]
     if state < S:
@@ -422,10 +464,14 @@ def _label(t: int, state: int, utterances: Sequence[UtteranceLike], em: _Emissio
     else:
         s, step_id, score = int(np.argmax(em.sims[t])), None, float(post[t, S:].sum())
     evidence = _evidence(t, s, step_id, utt, em, index)
-    return UtteranceLabel(int(utt.index), step_id, round(score, 4), round(float(em.sims[t, s]), 4), evidence)
+    return UtteranceLabel(
+        int(utt.index), step_id, round(score, 4), round(float(em.sims[t, s]), 4), evidence
+    )
 
 
-def _evidence(t: int, s: int, step_id: str | None, utt: UtteranceLike, em: _Emissions, index: SopIndex) -> tuple[str, ...]:
+def _evidence(
+    t: int, s: int, step_id: str | None, utt: UtteranceLike, em: _Emissions, index: SopIndex
+) -> tuple[str, ...]:
     out: list[str] = []
     if em.filler[t]:
         out.append("filler: label taken from the surrounding utterances")
@@ -435,7 +481,7 @@ def _evidence(t: int, s: int, step_id: str | None, utt: UtteranceLike, em: _Emis
         return tuple(out)
     cos = index.vectors[s] @ em.vectors[t]
     j = int(np.argmax(cos))
-    out.append(f"example: \"{index.texts[s][j]}\" ({cos[j]:.2f})")
+    out.append(f'example: "{index.texts[s][j]}" ({cos[j]:.2f})')
     if em.keyword_hits[t][s]:
         out.append("keywords: " + ", ".join(em.keyword_hits[t][s]))
     if best_step != s and not em.filler[t]:
@@ -443,7 +489,9 @@ def _evidence(t: int, s: int, step_id: str | None, utt: UtteranceLike, em: _Emis
     return tuple(out)
 
 
-def collapse_path(labels: Sequence[UtteranceLabel], utterances: Sequence[UtteranceLike], index: SopIndex) -> tuple[PathSegment, ...]:
+def collapse_path(
+    labels: Sequence[UtteranceLabel], utterances: Sequence[UtteranceLike], index: SopIndex
+) -> tuple[PathSegment, ...]:
     """Consecutive labels of one step form a visit; off-SOP utterances inside a visit do not split it."""
     stage_of = dict(zip(index.step_ids, index.stage_ids))
     segs: list[tuple[str, list[int]]] = []

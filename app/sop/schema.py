@@ -109,9 +109,7 @@ class SopDefinition(_Frozen):
         problems = cross_check_problems(self)
         if problems:
             # The loader runs these checks on the raw data itself, to give each its own line.
-            raise PydanticCustomError(
-                CROSS_CHECK_ERROR, "; ".join(msg for _path, msg in problems)
-            )
+            raise PydanticCustomError(CROSS_CHECK_ERROR, "; ".join(msg for _path, msg in problems))
         return self
 
     def steps(self) -> list[tuple[Stage, Step]]:
@@ -165,8 +163,10 @@ def win_probability_problems(data: Any) -> list[Problem]:
             problems.append(
                 (
                     ("stages", si, "win_probability"),
-                    f"win_probability {p} is lower than {best[0]} of earlier stages[{best[1]}]; "
-                    "probabilities must not decrease along the stages",
+                    (
+                        f"win_probability {p} is lower than {best[0]} of earlier stages[{best[1]}]; "
+                        "probabilities must not decrease along the stages"
+                    ),
                 )
             )
         else:

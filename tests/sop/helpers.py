@@ -61,7 +61,10 @@ def example_vectors(sop: SopDefinition) -> dict[str, np.ndarray]:
     """Step k's texts sit near axis k, each example tilted along its own noise axis."""
     out = {}
     for k, (_stage, step) in enumerate(sop.steps()):
-        rows = [unit(k) + 0.35 * unit(10 + (k * 6 + j) % (DIM - 10)) for j in range(len(step.examples) + 1)]
+        rows = [
+            unit(k) + 0.35 * unit(10 + (k * 6 + j) % (DIM - 10))
+            for j in range(len(step.examples) + 1)
+        ]
         out[step.id] = np.stack([r / np.linalg.norm(r) for r in rows])
     return out
 

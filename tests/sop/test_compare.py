@@ -1,7 +1,13 @@
 import pytest
 
 from app.sop.compare import CompareParams, compare_path
-from app.sop.matcher import MatchResult, PathSegment, UtteranceLabel, collapse_path, index_from_vectors
+from app.sop.matcher import (
+    MatchResult,
+    PathSegment,
+    UtteranceLabel,
+    collapse_path,
+    index_from_vectors,
+)
 from tests.sop.helpers import example_vectors, tiny_sop, utterances
 
 
@@ -16,7 +22,12 @@ def result_for(labels: list[str | None], *, kind: str = "call"):
 def test_step_done_after_a_later_prescribed_step_is_out_of_order():
     sop, utts, res = result_for(["a", "c", "b", "d"])
     [finding] = compare_path(res, sop, utts).out_of_order
-    assert (finding.step_id, finding.after_step, finding.start, finding.utterance_indexes) == ("b", "c", 20.0, (2,))
+    assert (finding.step_id, finding.after_step, finding.start, finding.utterance_indexes) == (
+        "b",
+        "c",
+        20.0,
+        (2,),
+    )
 
 
 def test_one_early_jump_flags_only_the_jumped_step():
@@ -27,7 +38,12 @@ def test_one_early_jump_flags_only_the_jumped_step():
 def test_step_revisited_after_another_step_is_repeated():
     sop, utts, res = result_for(["a", "b", "a", "c", "d"])
     [rep] = compare_path(res, sop, utts).repeated
-    assert (rep.step_id, rep.visits, rep.spans, rep.utterance_indexes) == ("a", 2, ((0.0, 10.0), (20.0, 30.0)), (0, 2))
+    assert (rep.step_id, rep.visits, rep.spans, rep.utterance_indexes) == (
+        "a",
+        2,
+        ((0.0, 10.0), (20.0, 30.0)),
+        (0, 2),
+    )
 
 
 def test_off_sop_interruption_inside_a_step_is_not_a_repeat():
@@ -38,7 +54,9 @@ def test_off_sop_interruption_inside_a_step_is_not_a_repeat():
 
 def test_off_sop_stretch_needs_the_minimum_duration():
     sop, utts, res = result_for(["a", None, None, None, "b", None])
-    [stretch] = compare_path(res, sop, utts, params=CompareParams(min_off_sop_seconds=25)).off_sop_stretches
+    [stretch] = compare_path(
+        res, sop, utts, params=CompareParams(min_off_sop_seconds=25)
+    ).off_sop_stretches
     assert (stretch.start, stretch.end, stretch.utterance_indexes) == (10.0, 40.0, (1, 2, 3))
 
 
@@ -46,7 +64,11 @@ def test_adherence_matches_the_hand_computed_formula():
     # required a,b,c,d; seen a,c,b (LIS 2 of 3); off-SOP 20 s of 50 s
     sop, utts, res = result_for(["a", None, "c", "b", None])
     adh = compare_path(res, sop, utts).adherence
-    assert (adh.coverage, adh.order_score, adh.off_sop_share) == (0.75, pytest.approx(0.6667, abs=1e-4), 0.4)
+    assert (adh.coverage, adh.order_score, adh.off_sop_share) == (
+        0.75,
+        pytest.approx(0.6667, abs=1e-4),
+        0.4,
+    )
     assert adh.score == pytest.approx(0.6 * 0.75 + 0.25 * 2 / 3 + 0.15 * 0.6, abs=1e-4)
     assert "0.60 × required-step coverage" in adh.formula
 
@@ -68,5 +90,8 @@ def test_to_dict_is_json_ready():
     import json
 
     sop, utts, res = result_for(["a", "b"])
-    assert json.loads(json.dumps(compare_path(res, sop, utts).to_dict()))["actual_path"] == ["a", "b"]
+    assert json.loads(json.dumps(compare_path(res, sop, utts).to_dict()))["actual_path"] == [
+        "a",
+        "b",
+    ]
     assert isinstance(res.path[0], PathSegment)

@@ -18,7 +18,9 @@ def test_identical_versions_have_no_changes():
 
 def test_added_removed_and_renamed_steps():
     new = edited("{id: d, name: D,", "{id: dd, name: D,")
-    new2 = load_sop(tiny_sop_yaml().replace("{id: d, name: D,", "{id: d, name: Delta,"), source="t.yaml")
+    new2 = load_sop(
+        tiny_sop_yaml().replace("{id: d, name: D,", "{id: d, name: Delta,"), source="t.yaml"
+    )
     assert ("step_renamed", "dd") in kinds(diff_sops(tiny_sop(), new))  # same examples, new id
     assert ("step_renamed", "d") in kinds(diff_sops(tiny_sop(), new2))  # same id, new name
     removed = load_sop(tiny_sop_yaml().replace('"delta ', '"other '), source="t.yaml")
@@ -31,7 +33,11 @@ def test_step_order_change_names_the_moved_step():
     line_a = next(line for line in text.splitlines() if "{id: a," in line)
     line_b = next(line for line in text.splitlines() if "{id: b," in line)
     swapped = text.replace(line_a, "@@").replace(line_b, line_a).replace("@@", line_b)
-    [change] = [c for c in diff_sops(tiny_sop(), load_sop(swapped, source="t.yaml")) if c.kind == "step_order_changed"]
+    [change] = [
+        c
+        for c in diff_sops(tiny_sop(), load_sop(swapped, source="t.yaml"))
+        if c.kind == "step_order_changed"
+    ]
     assert change.detail["moved"] in (["a"], ["b"])
 
 

@@ -47,8 +47,10 @@ def test_duplicate_step_id_across_stages_is_reported_at_the_second_id():
 
 
 def test_decreasing_win_probability_is_an_error():
-    text = HEADER + stage(step("a"), sid="one", extra="    win_probability: 0.5\n") + stage(
-        step("b"), sid="two", extra="    win_probability: 0.2\n"
+    text = (
+        HEADER
+        + stage(step("a"), sid="one", extra="    win_probability: 0.5\n")
+        + stage(step("b"), sid="two", extra="    win_probability: 0.2\n")
     )
     [(line, path, msg)] = issues_of(text)
     assert (line, path) == (20, "stages[1].win_probability") and "must not decrease" in msg
@@ -72,14 +74,19 @@ def test_malformed_yaml_gives_one_issue_with_the_parser_line():
 
 
 def test_duplicate_yaml_key_is_reported_not_silently_dropped():
-    [(line, path, msg)] = issues_of("id: a\nid: b\nversion: 1\nname: N\nlanguage: en\nstages:\n" + stage(step()))
+    [(line, path, msg)] = issues_of(
+        "id: a\nid: b\nversion: 1\nname: N\nlanguage: en\nstages:\n" + stage(step())
+    )
     assert (line, path) == (2, "id") and "first written on line 1" in msg
 
 
 def test_issue_string_names_file_line_and_field():
     with pytest.raises(SopValidationError) as info:
         load_sop(HEADER + stage(step(n=2)), source="b2b.yaml")
-    assert str(info.value.issues[0]) == "b2b.yaml:11 stages[0].steps[0].examples: at least 5 examples required, found 2"
+    assert (
+        str(info.value.issues[0])
+        == "b2b.yaml:11 stages[0].steps[0].examples: at least 5 examples required, found 2"
+    )
     assert info.value.status_code == 422
 
 

@@ -9,13 +9,23 @@ from tests.sop.helpers import example_vectors, mix, tiny_sop, utterances
 A, B, C, D, E = range(5)
 
 
-def run(vecs: list[np.ndarray], texts: list[str] | None = None, roles: list[str] | None = None,
-        params: MatchParams = MatchParams()):
+def run(
+    vecs: list[np.ndarray],
+    texts: list[str] | None = None,
+    roles: list[str] | None = None,
+    params: MatchParams | None = None,
+):
     sop = tiny_sop()
     utts = utterances(texts or [f"utterance {i}" for i in range(len(vecs))])
     if roles:
         utts = [replace(u, role=r) for u, r in zip(utts, roles)]
-    res = match_call(utts, sop, utterance_vectors=np.stack(vecs), example_vectors=example_vectors(sop), params=params)
+    res = match_call(
+        utts,
+        sop,
+        utterance_vectors=np.stack(vecs),
+        example_vectors=example_vectors(sop),
+        params=params or MatchParams(),
+    )
     return sop, utts, res
 
 
@@ -83,5 +93,14 @@ def test_posterior_scores_are_probabilities():
 
 
 def test_filler_detection_en_and_zh():
-    assert is_filler("Okay.") and is_filler("yeah, sure") and is_filler("嗯嗯") and is_filler("好的好的")
-    assert not is_filler("没时间") and not is_filler("Tuesday works") and not is_filler("What's your budget?")
+    assert (
+        is_filler("Okay.")
+        and is_filler("yeah, sure")
+        and is_filler("嗯嗯")
+        and is_filler("好的好的")
+    )
+    assert (
+        not is_filler("没时间")
+        and not is_filler("Tuesday works")
+        and not is_filler("What's your budget?")
+    )
