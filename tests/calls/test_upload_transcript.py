@@ -120,3 +120,14 @@ def test_reprocess_runs_the_pipeline_again(client) -> None:  # type: ignore[no-u
     assert call["status"] == "ready"
     transcript = client.get(f"/api/v1/calls/{call_id}/transcript", headers=rep.headers).json()
     assert len(transcript["utterances"]) == 4
+
+
+def test_metrics_come_with_formulas(client) -> None:  # type: ignore[no-untyped-def]
+    rep = make_user(Role.rep, team_id=make_team())
+    call_id = _upload(client, rep, PLAIN.encode()).json()["id"]
+    body = client.get(f"/api/v1/calls/{call_id}/metrics", headers=rep.headers).json()
+    by_name = {m["name"]: m for m in body["metrics"]}
+    assert len(by_name) == 8
+    talk = next(m for name, m in by_name.items() if "talk" in name.lower())
+    assert talk["unit"] == "%" and 0.0 < talk["value"] < 100.0 and talk["formula"]
+    assert all(m["formula"] for m in body["metrics"])
