@@ -88,15 +88,22 @@ def get_index(*, session: Session) -> IndexState:
             index, reason = HybridIndex.open_or_reset(directory, embedder.dim, embedder.name)
             _indexes[key] = index
             warning = f"search index was unusable ({reason}); rebuilt from the database" if reason else None
-        if warning is None and not (directory / "manifest.json").exists() and _has_rows(session):
+        missing = not (directory / "manifest.json").exists() and _has_rows(session)
+        if warning is None and missing and _built_marker().exists():
             warning = f"search index files were missing in {directory}; rebuilt from the database"
-        if warning is None:
+        if warning is None and not missing:
             index.reload_if_changed()
             return IndexState(index)
-    log.warning("library.index_rebuild reason=%s", warning)
+    if warning:
+        log.warning("library.index_rebuild reason=%s", warning)
     with _write_lock():
         rebuild(session=session, index=index)
     return IndexState(index, warning, rebuilt=True)
+
+
+def _built_marker() -> Path:
+    """Exists once an index was saved here: missing files after that are a loss, not a first start."""
+    return get_settings().var_dir / ".library-index-built"
 
 
 def _has_rows(session: Session) -> bool:
@@ -157,6 +164,7 @@ def rebuild(*, session: Session, index: HybridIndex) -> int:
     docs = [doc for kind in _MODELS for doc in documents(session=session, kind=kind)]
     index.rebuild(docs)
     index.save()
+    _built_marker().touch()
     log.info("library.index_rebuilt documents=%s", len(docs))
     return len(docs)
 
@@ -180,6 +188,7 @@ def sync(*, session: Session) -> dict[str, int]:
         state.index.add([d for kind, ids in by_kind.items() for d in documents(session=session, kind=kind, ids=ids)])
         if missing or gone:
             state.index.save()
+            _built_marker().touch()
     return {"added": len(missing), "removed": len(gone)}
 
 
