@@ -261,8 +261,8 @@ class LibrarySettings:
     )
     auto_clips_per_group: int = 3  # auto clips per (step, team, month)
     auto_clip_min_score: float = 0.55
-    variant_distance: float = 0.35  # cosine distance below which two phrasings are one variant
-    topic_distance: float = 0.45
+    variant_distance: float = 0.45  # centred cosine distance below which two phrasings are one variant
+    topic_distance: float = 0.5
 
 
 def config_path() -> Path:

@@ -3,10 +3,10 @@
 Customer topics, for the customer utterance a rep moment answers, in this order:
 1. a topic lexicon cue (app.library.lexicons.TOPICS: "price objection" / 价格太贵, …);
 2. the SOP's customer-side step the matcher gave that utterance ("Customer raises an objection");
-3. otherwise utterances are clustered by embedding (average linkage, centred cosine distance ≤ 0.45);
+3. otherwise utterances are clustered by embedding (average linkage, centred cosine distance ≤ 0.5);
    a cluster heard in at least two calls becomes a topic labelled by its three most frequent terms.
 
-Variants: a track's rep phrasings are clustered the same way (centred cosine distance ≤ 0.35), and
+Variants: a track's rep phrasings are clustered the same way (centred cosine distance ≤ 0.45), and
 ranked by rank_score = 0.6 · mean snippet score + 0.4 · (advanced + 1) / (labelled + 2)
 (the advancement rate with a Laplace prior, so one lucky call does not top the list), then
 usage. The advancement rate is reported with its Wilson 95 % interval.

@@ -1,0 +1,59 @@
+"""The index stays consistent: rebuilt when its files go, and call deletion removes its items."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.library import search as index_service
+from tests.library.helpers import EN_CALL, upload, world
+
+
+def _search(client, person, q: str = "forecast spreadsheet"):  # type: ignore[no-untyped-def]
+    response = client.get("/api/v1/library/search", headers=person.headers, params={"q": q, "page_size": 50})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_deleted_index_files_are_rebuilt_from_the_database_with_a_warning(client, env: Path) -> None:  # type: ignore[no-untyped-def]
+    w = world(client)
+    upload(client, w.rep, EN_CALL)
+    before = _search(client, w.rep)
+    assert before["items"] and before["index"]["warning"] is None
+    for path in (env / "index").iterdir():
+        path.unlink()
+    after = _search(client, w.rep)
+    assert "missing" in after["index"]["warning"] and after["index"]["rebuilt"] is True
+    assert [(i["type"], i["id"]) for i in after["items"]] == [(i["type"], i["id"]) for i in before["items"]]
+    assert (env / "index" / "manifest.json").exists()
+
+
+def test_corrupt_index_files_are_rebuilt_not_an_error(client, env: Path) -> None:  # type: ignore[no-untyped-def]
+    w = world(client)
+    upload(client, w.rep, EN_CALL)
+    expected = _search(client, w.rep)["items"]
+    (env / "index" / "vectors.usearch").write_bytes(b"garbage")
+    index_service.reset_cache()  # as after a restart
+    after = _search(client, w.rep)
+    assert "unusable" in after["index"]["warning"]
+    assert [i["id"] for i in after["items"]] == [i["id"] for i in expected]
+
+
+def test_deleting_a_call_removes_its_snippets_clips_and_index_entries(client) -> None:  # type: ignore[no-untyped-def]
+    w = world(client)
+    call_id = upload(client, w.rep, EN_CALL)
+    snippet_ids = [s["id"] for s in client.get(f"/api/v1/snippets?call_id={call_id}&page_size=100",
+                                                headers=w.rep.headers).json()["items"]]
+    clip = client.post("/api/v1/clips", headers=w.manager.headers,
+                       json={"call_id": call_id, "start": 0, "end": 10, "title": "forecast"}).json()
+    assert any(i["call_id"] == call_id for i in _search(client, w.rep)["items"])
+    assert client.delete(f"/api/v1/calls/{call_id}", headers=w.rep.headers).status_code == 204
+    assert not any(i.get("call_id") == call_id for i in _search(client, w.rep)["items"])
+    assert client.get(f"/api/v1/snippets/{snippet_ids[0]}", headers=w.rep.headers).status_code == 404
+    assert client.get(f"/api/v1/clips/{clip['id']}", headers=w.rep.headers).status_code == 404
+    assert client.get("/api/v1/talk-tracks", headers=w.rep.headers).json() == []
+    from app.db import get_sessionmaker
+
+    with get_sessionmaker()() as session:
+        index = index_service.get_index(session=session).index
+    assert not any(index_service.encode(index_service.SNIPPET, i) in index for i in snippet_ids)
+    assert index_service.encode(index_service.CLIP, clip["id"]) not in index
