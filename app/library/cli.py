@@ -15,8 +15,10 @@ from rich.table import Table
 
 from app.errors import AppError
 
-search_app = typer.Typer(help="Search the clip / snippet / talk-track library.")
-talk_tracks_app = typer.Typer(help="Talk tracks (知识点) for an SOP step or customer topic.")
+search_app = typer.Typer(help="Search the clip / snippet / talk-track library.",
+                         context_settings={"allow_interspersed_args": True})
+talk_tracks_app = typer.Typer(help="Talk tracks (知识点) for an SOP step or customer topic.",
+                              context_settings={"allow_interspersed_args": True})
 console = Console()
 err = Console(stderr=True)
 
