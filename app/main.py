@@ -7,7 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -35,20 +35,31 @@ class BodyLimit:
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await self._too_large(scope, receive, send)
             return
-        received = 0
+        received, exceeded, started = 0, False, False
 
         async def limited() -> dict:  # type: ignore[type-arg]
-            nonlocal received
+            nonlocal received, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
+                    exceeded = True
                     raise _TooLarge
             return message
 
+        async def guarded(message: dict) -> None:  # type: ignore[type-arg]
+            # Body parsers turn any read error into their own 400; the real answer is 413.
+            nonlocal started
+            if exceeded and not started:
+                return
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
         try:
-            await self.app(scope, limited, send)
+            await self.app(scope, limited, guarded)
         except _TooLarge:
+            pass
+        if exceeded and not started:
             await self._too_large(scope, receive, send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -96,8 +107,19 @@ def create_app() -> FastAPI:
             response = _error(503, "DatabaseUnavailable", "The database is briefly unavailable; retry shortly.")
             response.headers["Retry-After"] = "1"
             return response
-        log.exception("request.failed path=%s", request.url.path)
+        if isinstance(exc, DataError):
+            return _error(422, "ValidationError", "A value is out of range for the database; send a smaller one.")
+        if isinstance(exc, IntegrityError):
+            # A uniqueness or reference rule the service did not check first: a conflict, not a crash.
+            log.warning("request.integrity_error path=%s error=%s", request.url.path, exc.orig)
+            return _error(409, "Conflict", "The request conflicts with existing data (duplicate or missing reference).")
+        log.error("request.failed path=%s", request.url.path, exc_info=exc)
         return _error(500, "InternalError", "Unexpected error; it has been logged.")
+
+    @app.exception_handler(OverflowError)
+    def _overflow(_request: Request, _exc: OverflowError) -> JSONResponse:
+        # SQLite raises this for integers beyond 64 bits (e.g. /calls/99999999999999999999).
+        return _error(422, "ValidationError", "A number is too large; ids and counts fit in 64 bits.")
 
     @app.exception_handler(Exception)
     def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -1,0 +1,163 @@
+"""Real PostgreSQL and Redis for the production-reliability tests.
+
+A fresh database `talktrack_it_<random>` is created for the run and dropped after it. Each test
+that needs a broker gets its own `redis-server` on a free loopback port, so stopping it (broker
+down) or flushing it never touches the shared instance on 6379 that other suites use.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PG_ADMIN_URL = os.environ.get("TALKTRACK_IT_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+WORKER = [sys.executable, str(Path(__file__).with_name("worker_main.py"))]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(check: Callable[[], object], timeout: float, what: str, interval: float = 0.2) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+@dataclass
+class Redis:
+    port: int
+    dir: Path
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        subprocess.run(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                        "--appendonly", "no", "--daemonize", "yes", "--dir", str(self.dir),
+                        "--pidfile", str(self.dir / "redis.pid"), "--logfile", str(self.dir / "redis.log")],
+                       check=True, capture_output=True)
+        wait_for(self.ping, 10, f"redis on {self.port}")
+
+    def ping(self) -> bool:
+        return subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True,
+                              text=True).stdout.strip() == "PONG"
+
+    def stop(self) -> None:
+        subprocess.run(["redis-cli", "-p", str(self.port), "shutdown", "nosave"], capture_output=True)
+        wait_for(lambda: not self.ping(), 10, f"redis on {self.port} to stop")
+
+
+@dataclass
+class Stack:
+    """Environment shared by this process (services, assertions) and the subprocesses it starts."""
+
+    database_url: str
+    var: Path
+    env: dict[str, str]
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def spawn(self, argv: list[str], log: str, **extra: str) -> subprocess.Popen[bytes]:
+        handle = open(self.var / log, "ab")  # noqa: SIM115 (closed with the process)
+        process = subprocess.Popen(argv, cwd=REPO, env={**self.env, **extra}, stdout=handle,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+        self.processes.append(process)
+        return process
+
+    def worker(self, log: str = "worker.log", **extra: str) -> subprocess.Popen[bytes]:
+        return self.spawn(WORKER, log, **extra)
+
+    @staticmethod
+    def kill(process: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
+        if process.poll() is None:
+            os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
+
+    def stop_all(self) -> None:
+        for process in self.processes:
+            self.kill(process, signal.SIGTERM)
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database with every table, dropped at the end of the run."""
+    import psycopg
+
+    name = f"talktrack_it_{secrets.token_hex(4)}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
+    import app.model_registry  # noqa: F401
+    from sqlalchemy import create_engine
+
+    from app.db import Base
+
+    engine = create_engine(url)
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    yield url
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def redis(tmp_path: Path) -> Iterator[Redis]:
+    """A private redis-server on a free port, started for this test."""
+    folder = tmp_path / "redis"
+    folder.mkdir()
+    server = Redis(port=free_port(), dir=folder)
+    server.start()
+    yield server
+    if server.ping():
+        server.stop()
+
+
+@pytest.fixture
+def stack(pg_database: str, redis: Redis, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    """This process and its children configured for PostgreSQL + Redis (the production shape)."""
+    var = tmp_path / "var"
+    var.mkdir()
+    env = {
+        "TALKTRACK_ENVIRONMENT": "test", "TALKTRACK_DATABASE_URL": pg_database, "TALKTRACK_BROKER_URL": redis.url,
+        "TALKTRACK_VAR_DIR": str(var), "TALKTRACK_EMBEDDER": "hashing", "TALKTRACK_OUTBOX_RELAY_INTERVAL_S": "0.5",
+        "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO),
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    full = {**os.environ, **env}
+    from tests.conftest import _reset_caches
+
+    _reset_caches()
+    from app import jobs
+
+    jobs.set_dispatcher(None)  # the real Celery client, as in production
+    monkeypatch.setattr(jobs, "_celery_client", None)
+    built = Stack(database_url=pg_database, var=var, env=full)
+    yield built
+    built.stop_all()
+    _reset_caches()
+    monkeypatch.setattr(jobs, "_celery_client", None)
+    shutil.rmtree(var / "media", ignore_errors=True)
