@@ -67,12 +67,13 @@ def _import_deals(demo_dir: Path, console: Console) -> None:
     csv_path = demo_dir / "deals.csv"
     if not csv_path.exists():
         return
-    try:
-        from app.deals import importer
-    except ModuleNotFoundError:
-        return
-    report = importer.import_demo(csv_path, ADMIN_EMAIL)
-    console.print(f"deals: {report}")
+    from app.deals import importer
+
+    with session_scope() as session:
+        admin = users_service.get_user_by_email(session=session, email=ADMIN_EMAIL)
+        result = importer.import_csv(session=session, user=admin, data=csv_path.read_bytes())
+        imported, rejected = result.imported, len(result.rejected)
+    console.print(f"deals: {imported} imported, {rejected} already present or rejected")
 
 
 def _print_logins(console: Console, logins: list[tuple[str, str, str]]) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from app.calls import storage
 from app.calls.models import Call, CallAsr, CallStatus
 from app.errors import AppError
+from app.privacy import service as privacy_service
 from app.transcripts import roles as roles_mod
 from app.transcripts import service as transcripts_service
 from app.transcripts.formats import Word
@@ -46,6 +47,8 @@ def _attribute(session: Session, call: Call) -> Outcome:
         attribution = _attribute_words(session, call, words)
         utterances = build_utterances(list(zip(words, attribution.labels, strict=True)), roles=attribution.roles)
         call.attribution_method, call.attribution_confidence = attribution.method, round(attribution.confidence, 3)
+    utterances, tone_spans = privacy_service.redact_utterances(session=session, call=call, utterances=utterances)
+    call.redacted_audio_spans = [[round(a, 3), round(b, 3)] for a, b in tone_spans]
     transcripts_service.replace_utterances(session=session, call_id=call.id, utterances=utterances)
     return Outcome(CallStatus.embedding, "embed.utterances")
 

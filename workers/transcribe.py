@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from app.calls import service as calls_service
 from app.calls import storage
 from app.calls.models import Call, CallAsr, CallStatus
+from app.privacy import service as privacy_service
 from app.transcripts import roles as roles_mod
 from app.transcripts import service as transcripts_service
 from workers.stage import Outcome, run_stage
@@ -62,6 +63,7 @@ def _parse(session: Session, call: Call) -> Outcome:
     method, confidence = "transcript", 1.0
     if any(u.role == "unknown" for u in utterances):
         utterances, method, confidence = roles_mod.assign_roles_by_content(utterances, language=call.language)
+    utterances, _ = privacy_service.redact_utterances(session=session, call=call, utterances=utterances)
     transcripts_service.replace_utterances(session=session, call_id=call.id, utterances=utterances)
     call.language = call.language or parsed.language
     call.duration_s = call.duration_s or (utterances[-1].end if utterances else None)

@@ -83,6 +83,8 @@ class Call(TimestampMixin, Base):
     asr_model: Mapped[str | None] = mapped_column(String(120))
     embedding_model: Mapped[str | None] = mapped_column(String(120))
     ready_at: Mapped[datetime | None]
+    # [[start, end], …] seconds of redacted PII, replaced by a tone on playback when the team asks.
+    redacted_audio_spans: Mapped[list[Any]] = mapped_column(JSON, default=list)
 
 
 class CallAsr(Base):

@@ -206,14 +206,19 @@ def audio_path(*, session: Session, clip: Clip) -> Path:
     if call.source_kind != SourceKind.audio:
         raise ClipHasNoAudio(f"Clip {clip.id} comes from call {call.id}, which was uploaded as a transcript: "
                              "it has no recording. Its text is in GET /api/v1/clips/{id} (field 'text').")
-    target = get_settings().var_dir / "clips" / f"{call.sha256[:24]}-{clip.start:.3f}-{clip.end:.3f}.wav"
+    tones = [(max(a, clip.start), min(b, clip.end)) for a, b in (call.redacted_audio_spans or [])
+             if a < clip.end and b > clip.start]
+    suffix = f"-tone{len(tones)}" if tones else ""
+    target = get_settings().var_dir / "clips" / f"{call.sha256[:24]}-{clip.start:.3f}-{clip.end:.3f}{suffix}.wav"
     if not target.exists():
-        render_span(storage.absolute(call.media_path), clip.start, clip.end, target)
+        render_span(storage.absolute(call.media_path), clip.start, clip.end, target, tones=tones)
     return target
 
 
-def render_span(source: Path, start: float, end: float, target: Path) -> None:
-    """Decode [start, end) of an audio file with PyAV into a 16-bit PCM WAV (atomic write)."""
+def render_span(source: Path, start: float, end: float, target: Path,
+                tones: list[tuple[float, float]] | None = None) -> None:
+    """Decode [start, end) of an audio file with PyAV into a 16-bit PCM WAV (atomic write);
+    `tones` (absolute seconds) are replaced by a 1 kHz tone (redacted PII)."""
     import av
 
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -227,7 +232,12 @@ def render_span(source: Path, start: float, end: float, target: Path) -> None:
         raise Unprocessable(f"The call's recording cannot be decoded for playback: {exc}") from exc
     lo = max(0, int(round((start - first) * rate)))
     hi = max(lo, int(round((end - first) * rate)))
-    pcm = samples[lo:hi]
+    pcm = samples[lo:hi].copy()
+    for a, b in tones or []:
+        i0, i1 = max(0, int((a - start) * rate)), min(len(pcm), int((b - start) * rate))
+        if i1 > i0:
+            beep = (0.25 * 32767 * np.sin(2 * np.pi * 1000 * np.arange(i1 - i0) / rate)).astype(np.int16)
+            pcm[i0:i1] = beep[:, None] if pcm.ndim == 2 else beep
     tmp = target.with_suffix(f".{os.getpid()}.tmp")
     with wave.open(str(tmp), "wb") as out:
         out.setnchannels(channels)

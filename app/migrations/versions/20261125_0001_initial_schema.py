@@ -2,7 +2,7 @@
 
 Revision ID: 20261125_0001
 Revises: 
-Create Date: 2026-11-25 16:33:06.038593
+Create Date: 2026-11-25 16:57:48.086858
 """
 from alembic import op
 import sqlalchemy as sa
@@ -30,6 +30,26 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('job', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_job_status'), ['status'], unique=False)
+
+    op.create_table('library_state',
+    sa.Column('key', sa.String(length=60), nullable=False),
+    sa.Column('value', sa.JSON(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_library_state'))
+    )
+    op.create_table('library_talk_track',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('key', sa.String(length=120), nullable=False),
+    sa.Column('sop_id', sa.String(length=100), nullable=True),
+    sa.Column('label', sa.String(length=300), nullable=False),
+    sa.Column('detail', sa.JSON(), nullable=False),
+    sa.Column('usage_count', sa.Integer(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_library_talk_track'))
+    )
+    with op.batch_alter_table('library_talk_track', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_library_talk_track_key'), ['key'], unique=False)
 
     op.create_table('login_attempt',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -161,6 +181,7 @@ def upgrade() -> None:
     sa.Column('asr_model', sa.String(length=120), nullable=True),
     sa.Column('embedding_model', sa.String(length=120), nullable=True),
     sa.Column('ready_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('redacted_audio_spans', sa.JSON(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['rep_id'], ['user_account.id'], name=op.f('fk_call_rep_id_user_account'), ondelete='SET NULL'),
@@ -177,6 +198,43 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_call_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_call_team_id'), ['team_id'], unique=False)
         batch_op.create_index('ix_call_team_occurred', ['team_id', 'occurred_at'], unique=False)
+
+    op.create_table('library_playlist',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('shared_team_ids', sa.JSON(), nullable=False),
+    sa.Column('shared_user_ids', sa.JSON(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_library_playlist_created_by_id_user_account'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_library_playlist'))
+    )
+    with op.batch_alter_table('library_playlist', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_library_playlist_created_by_id'), ['created_by_id'], unique=False)
+
+    op.create_table('library_talk_track_variant',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('talk_track_id', sa.Integer(), nullable=False),
+    sa.Column('rank', sa.Integer(), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('snippet_ids', sa.JSON(), nullable=False),
+    sa.Column('usage_count', sa.Integer(), nullable=False),
+    sa.Column('labelled_count', sa.Integer(), nullable=False),
+    sa.Column('advanced_count', sa.Integer(), nullable=False),
+    sa.Column('advancement_rate', sa.Double(), nullable=True),
+    sa.Column('mean_score', sa.Double(), nullable=False),
+    sa.Column('rank_score', sa.Double(), nullable=False),
+    sa.Column('best_clip_ids', sa.JSON(), nullable=False),
+    sa.Column('meta', sa.JSON(), nullable=False),
+    sa.Column('vector', sa.LargeBinary(), nullable=False),
+    sa.Column('vector_model', sa.String(length=120), nullable=False),
+    sa.ForeignKeyConstraint(['talk_track_id'], ['library_talk_track.id'], name=op.f('fk_library_talk_track_variant_talk_track_id_library_talk_track'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_library_talk_track_variant'))
+    )
+    with op.batch_alter_table('library_talk_track_variant', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_library_talk_track_variant_talk_track_id'), ['talk_track_id'], unique=False)
 
     op.create_table('sales_target',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -310,6 +368,46 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_deal_status'), ['status'], unique=False)
         batch_op.create_index('ix_deal_team_status_stage', ['team_id', 'status', 'stage_id'], unique=False)
 
+    op.create_table('library_snippet',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('call_id', sa.Integer(), nullable=False),
+    sa.Column('sop_id', sa.String(length=100), nullable=False),
+    sa.Column('sop_version', sa.Integer(), nullable=False),
+    sa.Column('step_id', sa.String(length=80), nullable=False),
+    sa.Column('step_name', sa.String(length=200), nullable=False),
+    sa.Column('stage_id', sa.String(length=80), nullable=False),
+    sa.Column('team_id', sa.Integer(), nullable=True),
+    sa.Column('rep_id', sa.Integer(), nullable=True),
+    sa.Column('rep_name', sa.String(length=120), nullable=False),
+    sa.Column('language', sa.String(length=8), nullable=False),
+    sa.Column('occurred_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('start', sa.Double(), nullable=False),
+    sa.Column('end', sa.Double(), nullable=False),
+    sa.Column('utterance_indexes', sa.JSON(), nullable=False),
+    sa.Column('response_indexes', sa.JSON(), nullable=False),
+    sa.Column('rep_text', sa.Text(), nullable=False),
+    sa.Column('customer_before', sa.Text(), nullable=False),
+    sa.Column('customer_text', sa.Text(), nullable=False),
+    sa.Column('topic', sa.String(length=80), nullable=True),
+    sa.Column('features', sa.JSON(), nullable=False),
+    sa.Column('outcome', sa.String(length=16), nullable=True),
+    sa.Column('outcome_evidence', sa.Text(), nullable=False),
+    sa.Column('score', sa.Double(), nullable=False),
+    sa.Column('explanation', sa.JSON(), nullable=False),
+    sa.Column('vector', sa.LargeBinary(), nullable=False),
+    sa.Column('vector_model', sa.String(length=120), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['call_id'], ['call.id'], name=op.f('fk_library_snippet_call_id_call'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_library_snippet'))
+    )
+    with op.batch_alter_table('library_snippet', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_library_snippet_call_id'), ['call_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_library_snippet_rep_id'), ['rep_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_library_snippet_score'), ['score'], unique=False)
+        batch_op.create_index('ix_library_snippet_sop_step', ['sop_id', 'step_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_library_snippet_team_id'), ['team_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_library_snippet_topic'), ['topic'], unique=False)
+
     op.create_table('utterance',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('call_id', sa.Integer(), nullable=False),
@@ -404,6 +502,43 @@ def upgrade() -> None:
     with op.batch_alter_table('deal_intent', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_deal_intent_deal_id'), ['deal_id'], unique=False)
 
+    op.create_table('library_clip',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('call_id', sa.Integer(), nullable=False),
+    sa.Column('snippet_id', sa.Integer(), nullable=True),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('title', sa.String(length=300), nullable=False),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('tags', sa.JSON(), nullable=False),
+    sa.Column('folder', sa.String(length=200), nullable=False),
+    sa.Column('start', sa.Double(), nullable=False),
+    sa.Column('end', sa.Double(), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('step_id', sa.String(length=80), nullable=True),
+    sa.Column('topic', sa.String(length=80), nullable=True),
+    sa.Column('team_id', sa.Integer(), nullable=True),
+    sa.Column('rep_id', sa.Integer(), nullable=True),
+    sa.Column('rep_name', sa.String(length=120), nullable=False),
+    sa.Column('language', sa.String(length=8), nullable=False),
+    sa.Column('occurred_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('outcome', sa.String(length=16), nullable=True),
+    sa.Column('score', sa.Double(), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('vector', sa.LargeBinary(), nullable=False),
+    sa.Column('vector_model', sa.String(length=120), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['call_id'], ['call.id'], name=op.f('fk_library_clip_call_id_call'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_library_clip_created_by_id_user_account'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['snippet_id'], ['library_snippet.id'], name=op.f('fk_library_clip_snippet_id_library_snippet'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_library_clip'))
+    )
+    with op.batch_alter_table('library_clip', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_library_clip_call_id'), ['call_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_library_clip_folder'), ['folder'], unique=False)
+        batch_op.create_index(batch_op.f('ix_library_clip_snippet_id'), ['snippet_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_library_clip_team_id'), ['team_id'], unique=False)
+
     op.create_table('utterance_embedding',
     sa.Column('utterance_id', sa.Integer(), nullable=False),
     sa.Column('call_id', sa.Integer(), nullable=False),
@@ -437,11 +572,31 @@ def upgrade() -> None:
         batch_op.create_index('ix_deal_stage_event_deal_at', ['deal_id', 'at'], unique=False)
         batch_op.create_index(batch_op.f('ix_deal_stage_event_to_stage'), ['to_stage'], unique=False)
 
+    op.create_table('library_playlist_item',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('playlist_id', sa.Integer(), nullable=False),
+    sa.Column('clip_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('added_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['clip_id'], ['library_clip.id'], name=op.f('fk_library_playlist_item_clip_id_library_clip'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['playlist_id'], ['library_playlist.id'], name=op.f('fk_library_playlist_item_playlist_id_library_playlist'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_library_playlist_item'))
+    )
+    with op.batch_alter_table('library_playlist_item', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_library_playlist_item_clip_id'), ['clip_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_library_playlist_item_playlist_id'), ['playlist_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('library_playlist_item', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_library_playlist_item_playlist_id'))
+        batch_op.drop_index(batch_op.f('ix_library_playlist_item_clip_id'))
+
+    op.drop_table('library_playlist_item')
     with op.batch_alter_table('deal_stage_event', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_deal_stage_event_to_stage'))
         batch_op.drop_index('ix_deal_stage_event_deal_at')
@@ -452,6 +607,13 @@ def downgrade() -> None:
         batch_op.drop_index('ix_utterance_embedding_call')
 
     op.drop_table('utterance_embedding')
+    with op.batch_alter_table('library_clip', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_library_clip_team_id'))
+        batch_op.drop_index(batch_op.f('ix_library_clip_snippet_id'))
+        batch_op.drop_index(batch_op.f('ix_library_clip_folder'))
+        batch_op.drop_index(batch_op.f('ix_library_clip_call_id'))
+
+    op.drop_table('library_clip')
     with op.batch_alter_table('deal_intent', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_deal_intent_deal_id'))
 
@@ -477,6 +639,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_utterance_call_id'))
 
     op.drop_table('utterance')
+    with op.batch_alter_table('library_snippet', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_library_snippet_topic'))
+        batch_op.drop_index(batch_op.f('ix_library_snippet_team_id'))
+        batch_op.drop_index('ix_library_snippet_sop_step')
+        batch_op.drop_index(batch_op.f('ix_library_snippet_score'))
+        batch_op.drop_index(batch_op.f('ix_library_snippet_rep_id'))
+        batch_op.drop_index(batch_op.f('ix_library_snippet_call_id'))
+
+    op.drop_table('library_snippet')
     with op.batch_alter_table('deal', schema=None) as batch_op:
         batch_op.drop_index('ix_deal_team_status_stage')
         batch_op.drop_index(batch_op.f('ix_deal_status'))
@@ -508,6 +679,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_sales_target_rep_id'))
 
     op.drop_table('sales_target')
+    with op.batch_alter_table('library_talk_track_variant', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_library_talk_track_variant_talk_track_id'))
+
+    op.drop_table('library_talk_track_variant')
+    with op.batch_alter_table('library_playlist', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_library_playlist_created_by_id'))
+
+    op.drop_table('library_playlist')
     with op.batch_alter_table('call', schema=None) as batch_op:
         batch_op.drop_index('ix_call_team_occurred')
         batch_op.drop_index(batch_op.f('ix_call_team_id'))
@@ -541,6 +720,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_login_attempt_at'))
 
     op.drop_table('login_attempt')
+    with op.batch_alter_table('library_talk_track', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_library_talk_track_key'))
+
+    op.drop_table('library_talk_track')
+    op.drop_table('library_state')
     with op.batch_alter_table('job', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_job_status'))
 
