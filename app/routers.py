@@ -5,5 +5,6 @@ ROUTERS: list[str] = [
     "app.audit.router",
     "app.privacy.router",
     "app.sop.router",
+    "app.transcripts.metrics_router",
     "app.library.router",
 ]
