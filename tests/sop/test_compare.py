@@ -95,3 +95,24 @@ def test_to_dict_is_json_ready():
         "b",
     ]
     assert isinstance(res.path[0], PathSegment)
+
+
+def _with_scores(labels: list[str | None], scores: list[float]):
+    sop = tiny_sop()
+    utts = utterances([f"u{i}" for i in range(len(labels))])
+    labs = tuple(UtteranceLabel(i, s, p, 0.9) for i, (s, p) in enumerate(zip(labels, scores)))
+    index = index_from_vectors(sop, example_vectors(sop))
+    return sop, utts, MatchResult(sop.id, sop.version, labs, collapse_path(labs, utts, index))
+
+
+def test_one_short_low_posterior_early_jump_is_not_counted_against_order():
+    sop, utts, res = _with_scores(["d", "a", "b", "c", "d"], [0.3, 0.9, 0.9, 0.9, 0.9])
+    cmp = compare_path(res, sop, utts)
+    assert cmp.out_of_order == () and cmp.adherence.order_score == 1.0
+    assert any("d at utterance 0" in n for n in cmp.notes)
+
+
+def test_a_confident_early_jump_is_still_out_of_order():
+    sop, utts, res = _with_scores(["d", "a", "b", "c", "d"], [0.95, 0.9, 0.9, 0.9, 0.9])
+    cmp = compare_path(res, sop, utts)
+    assert [f.step_id for f in cmp.out_of_order] == ["d"] and cmp.adherence.order_score == 0.75
