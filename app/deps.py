@@ -2,20 +2,46 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
 
 from app.config import get_settings
-from app.db import get_session
+from app.db import get_sessionmaker
 from app.errors import Forbidden, NotAuthenticated
 from app.users import service as users_service
 from app.users.models import Role, User
 
 SESSION_COOKIE = "talktrack_session"
 
-SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def _request_session() -> Iterator[Session]:
+    """The request's session, closed after the response has been sent (lazy loads stay possible)."""
+    session = get_sessionmaker()()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def _committed_session(session: Annotated[Session, Depends(_request_session)]) -> Iterator[Session]:
+    """Commit when the route returns, *before* the response is sent: a client never gets 2xx for a
+    write that then fails to commit (e.g. the database restarting), and a failed commit is answered
+    like any other error (503 for a lost connection) instead of a dropped connection."""
+    try:
+        yield session
+    except BaseException:
+        session.rollback()
+        raise
+    # Outside the try: a failure in commit (or an after-commit hook) must not be followed by a
+    # rollback of an already committed session; _request_session's close() cleans up.
+    session.commit()
+
+
+SessionDep = Annotated[Session, Depends(_committed_session, scope="function")]
 
 
 def _credential(request: Request) -> str | None:

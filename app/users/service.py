@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit_service
@@ -22,6 +24,8 @@ from app.users.exceptions import (
 )
 from app.users.models import ApiToken, LoginAttempt, Role, Team, TeamMembership, User
 from app.users.schemas import TeamCreate, UserCreate
+
+log = logging.getLogger(__name__)
 
 
 def create_team(*, session: Session, team_in: TeamCreate) -> Team:
@@ -145,8 +149,24 @@ def resolve_token(*, session: Session, secret: str) -> User | None:
     user = session.get(User, token.user_id)
     if user is None or not user.is_active:
         return None
-    token.last_used_at = now
+    if token.last_used_at is None or _aware(token.last_used_at) < now - LAST_USED_RESOLUTION:
+        _touch(session, token.id, now)
     return user
+
+
+# Recording every use would lock the token row for the whole request: parallel requests with one
+# token then queue on that lock while holding worker threads, until the server deadlocks.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def _touch(session: Session, token_id: int, now: datetime) -> None:
+    """Record a token's use in its own short transaction (best effort, at most once a minute)."""
+    try:
+        with Session(bind=session.get_bind()) as own:
+            own.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
+            own.commit()
+    except SQLAlchemyError as exc:
+        log.warning("token.touch_failed token_id=%s error=%s", token_id, type(exc).__name__)
 
 
 def revoke_token(*, session: Session, user: User, token_id: int) -> None:
