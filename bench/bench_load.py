@@ -74,7 +74,7 @@ class Stack:
                     "TALKTRACK_VAR_DIR": str(self.tmp), "TALKTRACK_EMBEDDER": "hashing", "HF_HUB_OFFLINE": "1",
                     "PYTHONPATH": str(REPO)}
 
-    def __enter__(self) -> "Stack":  # noqa: PYI034
+    def __enter__(self) -> Stack:  # noqa: PYI034
         import psycopg
 
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
