@@ -53,6 +53,7 @@ def run(name: str) -> None:
     import numpy as np
 
     from app.library.index import HybridIndex, IndexDoc
+    from app.library.query import CROSS_LANGUAGE_DEPTH, language_aware
     from models.embedder import get_embedder
 
     started = time.perf_counter()
@@ -66,25 +67,27 @@ def run(name: str) -> None:
         index = HybridIndex(Path(tmp), embedder.dim, embedder.name)
         index.add([IndexDoc(i, t, "zh" if i % 2 else "en", v) for i, (t, v) in enumerate(zip(texts, vectors))])
         for direction, source in (("en→zh", 0), ("zh→en", 1)):
-            hits = {"vector": [0, 0], "hybrid": [0, 0]}
+            hits = {"vector": [0, 0], "hybrid": [0, 0], "hybrid-language-aware": [0, 0]}
             latencies = []
             for i, pair in enumerate(PAIRS):
                 query, target = pair[source], 2 * i + (1 - source)
                 q = np.asarray(embedder.embed([query], kind="query")[0])
                 allowed = {j for j in range(len(texts)) if j != 2 * i + source}  # the query's own text is out
                 t0 = time.perf_counter()
-                hybrid = [h.id for h in index.search(query, q, k=5, allowed_ids=allowed)]
+                found = index.search(query, q, k=CROSS_LANGUAGE_DEPTH, allowed_ids=allowed)
+                hybrid = [h.id for h in found[:5]]
+                aware = [h.id for h in language_aware(found, query=query, language_of=lambda j: "zh" if j % 2 else "en")[:5]]
                 latencies.append(time.perf_counter() - t0)
                 cos = vectors @ q
                 vector = [j for j in np.argsort(-cos) if j in allowed][:5]
-                for kind, ranked in (("vector", vector), ("hybrid", hybrid)):
+                for kind, ranked in (("vector", vector), ("hybrid", hybrid), ("hybrid-language-aware", aware)):
                     hits[kind][0] += ranked[:1] == [target]
                     hits[kind][1] += target in ranked
             n = len(PAIRS)
             for kind, (h1, h5) in hits.items():
                 lo1, hi1 = wilson(h1, n)
                 lo5, hi5 = wilson(h5, n)
-                print(f"{embedder.name:28s} {direction} {kind:6s} hit@1 {h1}/{n} [{lo1:.2f}, {hi1:.2f}]  "
+                print(f"{embedder.name:28s} {direction} {kind:21s} hit@1 {h1}/{n} [{lo1:.2f}, {hi1:.2f}]  "
                       f"hit@5 {h5}/{n} [{lo5:.2f}, {hi5:.2f}]")
             print(f"{embedder.name:28s} {direction} hybrid query p50 {1000 * sorted(latencies)[n // 2]:.2f} ms")
     print(f"{embedder.name:28s} load {load_s:.1f} s, embed {len(texts)} texts {embed_s:.2f} s")

@@ -282,3 +282,17 @@ def test_index_module_then_onnxruntime_does_not_crash_the_process() -> None:
     code = "import app.library.index; import onnxruntime; print('alive')"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0 and "alive" in result.stdout, result.stderr[-2000:]
+
+
+def test_language_aware_fusion_lifts_a_cross_language_vector_match_over_a_keyword_only_one() -> None:
+    from app.library.index import Hit
+    from app.library.query import language_aware
+
+    # doc 1: same language, matched only by a keyword (BM25 rank 1, vector rank 40);
+    # doc 2: Chinese translation of the query, nearest by vector (rank 1), no shared words.
+    hits = [Hit(1, 1 / 61 + 1 / 100, 1, 40, 3.2, 0.40), Hit(2, 1 / 61, None, 1, 0.0, 0.93)]
+    ordered = language_aware(hits, query="price is too high", language_of=lambda i: "en" if i == 1 else "zh")
+    assert [h.id for h in ordered] == [2, 1]
+    assert ordered[0].score == 2 / 61
+    same = language_aware(hits, query="price is too high", language_of=lambda i: "en")
+    assert [h.id for h in same] == [1, 2], "within one language plain RRF stands"
