@@ -95,9 +95,17 @@ def _after_commit(session: Session) -> None:
     if job_ids:
         # Runs outside the committed transaction, on a fresh session.
         if _async_dispatch:
-            threading.Thread(target=dispatch_jobs, args=(job_ids,), daemon=True).start()
+            threading.Thread(target=_dispatch_quietly, args=(job_ids,), daemon=True).start()
         else:
-            dispatch_jobs(job_ids)
+            _dispatch_quietly(job_ids)
+
+
+def _dispatch_quietly(job_ids: list[int]) -> None:
+    """The caller's data is committed: a failure here must not fail its request; the relay retries."""
+    try:
+        dispatch_jobs(job_ids)
+    except Exception as exc:  # noqa: BLE001 - database or broker briefly away
+        log.warning("job.dispatch_deferred job_ids=%s error=%s", job_ids, exc)
 
 
 @event.listens_for(Session, "after_rollback")
@@ -169,14 +177,29 @@ def relay_pending(limit: int = 500) -> int:
     return dispatch_jobs(list(ids)) if ids else 0
 
 
+_periodic: list[Callable[[], object]] = []
+
+
+def register_periodic(func: Callable[[], object]) -> None:
+    """Run func about once a minute in every relay loop (e.g. recovering stalled calls)."""
+    if func not in _periodic:
+        _periodic.append(func)
+
+
 def start_relay_thread(stop: threading.Event) -> threading.Thread:
     """Background relay loop for API and worker processes."""
     interval = get_settings().outbox_relay_interval_s
 
     def loop() -> None:
+        ticks = 0
         while not stop.wait(interval):
+            ticks += 1
             try:
                 relay_pending()
+                if ticks * interval >= 60:
+                    ticks = 0
+                    for func in _periodic:
+                        func()
             except Exception as exc:  # database briefly unavailable: try again next tick
                 log.warning("outbox.relay_failed error=%s", exc)
 

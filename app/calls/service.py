@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, delete, event, false, func, select, true
 from sqlalchemy.exc import IntegrityError
@@ -12,10 +12,16 @@ from sqlalchemy.orm import Session
 
 from app import jobs
 from app.calls import sniff, storage
-from app.calls.exceptions import CallNotFound, CallNotReprocessable, InvalidTranscript, UnsupportedUpload
+from app.calls.exceptions import (
+    CallNotFound,
+    CallNotReprocessable,
+    InvalidTranscript,
+    UnsupportedUpload,
+)
 from app.calls.models import Call, CallAsr, CallStatus, SourceKind
 from app.calls.schemas import CallMeta
 from app.config import get_settings
+from app.db import utcnow
 from app.errors import Forbidden, PayloadTooLarge, Unprocessable
 from app.transcripts.formats import ParsedTranscript, TranscriptFormatError, parse_transcript
 from app.transcripts.models import UtteranceRow
@@ -25,6 +31,12 @@ from app.users.models import Role, TeamRelation, User
 log = logging.getLogger(__name__)
 
 FIRST_TASK = {SourceKind.audio: "asr.transcribe", SourceKind.transcript: "transcript.parse"}
+STAGE_TASK = {
+    CallStatus.transcribing: "asr.transcribe",
+    CallStatus.embedding: "embed.utterances",
+    CallStatus.matching: "sop.match",
+}
+QUEUED_GRACE_S = 3600
 
 
 @dataclass(frozen=True)
@@ -253,3 +265,45 @@ def _delete_media_after_commit(session: Session) -> None:
     # Media is content-addressed and sha256 is unique: the file belongs to that call alone.
     for relative in session.info.pop("delete_media_after_commit", []):
         storage.delete(relative)
+
+
+def _task_for(call: Call) -> str:
+    if call.status == CallStatus.queued:
+        return FIRST_TASK[SourceKind(call.source_kind)]
+    if call.status == CallStatus.attributing:
+        return "transcript.parse" if call.source_kind == SourceKind.transcript else "speakers.attribute"
+    return STAGE_TASK[CallStatus(call.status)]
+
+
+def recover_stalled(*, session: Session, now: datetime | None = None) -> list[int]:
+    """Re-send the stage of calls whose worker died mid-stage (or whose job was lost).
+
+    A stage claimed longer ago than its time limit (+2 min) cannot still be running: its
+    worker is gone. Sending the stage again is safe — stages re-claim with a new token and
+    a late finisher of the old attempt cannot commit (workers/stage.py). This bounds recovery
+    by the stage time limit whatever the broker does (the filesystem broker never redelivers).
+    """
+    now = now or utcnow()
+    stale_before = now - timedelta(seconds=get_settings().stage_time_limit_s + 120)
+    processing = [CallStatus.transcribing, CallStatus.attributing, CallStatus.embedding, CallStatus.matching]
+    stuck = session.scalars(
+        select(Call).where(
+            (Call.status.in_(processing) & (Call.stage_started_at < stale_before))
+            | ((Call.status == CallStatus.queued) & (Call.updated_at < now - timedelta(seconds=QUEUED_GRACE_S)))
+        ).limit(200)
+    ).all()
+    for call in stuck:
+        jobs.enqueue(session, _task_for(call), call_id=call.id)
+        call.updated_at = now  # one resend per grace period for queued calls
+        log.warning("call.recovered call_id=%s status=%s", call.id, call.status)
+    return [c.id for c in stuck]
+
+
+def _recover_periodically() -> None:
+    from app.db import session_scope
+
+    with session_scope() as session:
+        recover_stalled(session=session)
+
+
+jobs.register_periodic(_recover_periodically)

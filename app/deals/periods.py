@@ -52,7 +52,12 @@ def parse_period(text: str) -> Period:
     for pattern in _PATTERNS:
         match = pattern.match(text)
         if match:
-            return _build(match.groupdict(), text.upper())
+            try:
+                return _build(match.groupdict(), text.upper())
+            except ValueError as exc:  # year 0, month 13, week 54 …
+                raise InvalidPeriod(
+                    f"Period {text!r} is out of range ({exc}); use e.g. 2026, 2026-Q4, 2026-11 or 2026-W45."
+                ) from exc
     raise InvalidPeriod(f"Period {text!r} is not understood; use 2026, 2026-Q4, 2026-11 or 2026-W45.")
 
 
