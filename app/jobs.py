@@ -149,7 +149,7 @@ def dispatch_jobs(job_ids: list[int]) -> int:
             assert job is not None
             try:
                 _send(job.task_name, dict(job.kwargs))
-            except Exception as exc:  # broker down, connection refused, …
+            except Exception as exc:  # noqa: BLE001 - broker down, connection refused, …
                 log.warning("job.send_failed job_id=%s task=%s error=%s", job.id, job.task_name, exc)
                 job.status, job.last_error = JobStatus.pending, str(exc)[:2000]
             else:
@@ -200,7 +200,7 @@ def start_relay_thread(stop: threading.Event) -> threading.Thread:
                     ticks = 0
                     for func in _periodic:
                         func()
-            except Exception as exc:  # database briefly unavailable: try again next tick
+            except Exception as exc:  # noqa: BLE001 - database briefly away: next tick
                 log.warning("outbox.relay_failed error=%s", exc)
 
     thread = threading.Thread(target=loop, name="outbox-relay", daemon=True)
