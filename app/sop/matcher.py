@@ -1,6 +1,10 @@
-"""Match a call's utterances to SOP steps: calibrated similarity emissions + Viterbi over the SOP order.
+"""Match a call's utterances to SOP steps: classifier + similarity emissions, Viterbi over the SOP order.
 
-Pure numpy, no database. Each utterance gets a step or off-SOP; consecutive labels collapse into the
+Emissions per utterance and step: the step's calibrated similarity (is this on-SOP at all, and
+near which step) plus the log-probability of a per-SOP multinomial logistic regression trained
+on the steps' own examples and name/description (which step: it finds the few directions that
+separate this SOP's steps when raw cosines all sit near 0.85), with speaker and keyword evidence.
+Pure numpy at match time (scikit-learn only fits the classifier when the index is built), no database. Each utterance gets a step or off-SOP; consecutive labels collapse into the
 actual path. States are the SOP steps in prescribed order plus one off-SOP state per position
 ("off-SOP, last step was i"), so a digression does not forget where the call was in the SOP.
 """
@@ -9,13 +13,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 import numpy as np
 
 from app.errors import Unprocessable
-from app.sop.schema import SopDefinition, Speaker, Step
+from app.sop.schema import SopDefinition, SopKind, Speaker, Step
 
 NEG = -1e9  # log-score of a forbidden transition (finite, so argmax stays well defined)
 
@@ -42,7 +46,7 @@ class MatchInputError(Unprocessable):
 
 @dataclass(frozen=True)
 class MatchParams:
-    """Matcher settings; defaults hand-set and checked on the tune split only (bench re-tunes each run)."""
+    """Matcher settings; defaults chosen on the generated tuning corpus by bench/bench_match.py (e5)."""
 
     # similarity(u, step) = mean of the top_k cosines between u and the step's texts (examples + name)
     top_k: int = 2
@@ -54,7 +58,7 @@ class MatchParams:
     # An utterance is off-SOP unless some step's calibrated probability beats this (before context).
     off_sop_prob: float = 0.3
     # Logit penalty when the utterance's role contradicts the step's speaker (rep vs customer).
-    speaker_mismatch_penalty: float = 3.0
+    speaker_mismatch_penalty: float = 5.0
     # A customer's reply (answering the rep's budget question) may stay in the rep's step: the
     # speaker mismatch never scores that step below off-SOP, so context decides.
     replies_inherit: bool = True
@@ -62,17 +66,30 @@ class MatchParams:
     keyword_bonus: float = 0.75
     # Transition log-penalties: next step, each further step skipped, going back, leaving the SOP.
     forward_penalty: float = 0.5
-    skip_penalty: float = 0.5
+    skip_penalty: float = 1.0
     max_skip_penalty: float = 3.0
-    back_penalty: float = 3.0
+    back_penalty: float = 5.0
     off_enter_penalty: float = 1.0
-    # A call may open at any step (e.g. a stage-5 call of a deal process) at no cost; which steps
-    # it left out is the comparison's business, not evidence against the first label.
-    start_anywhere: bool = True
+    # True: a call may open at any step at no cost (start_penalty ignored). False: see start_scores()
+    # (a process SOP's call may still open any stage; a late step of a call SOP costs more).
+    start_anywhere: bool = False
     # Short acknowledgements ("ok", "嗯", "yeah") carry no emission and inherit the context label.
     filler_max_tokens: int = 3
     # "viterbi" decodes the whole call; "argmax" labels each utterance alone (the ablation baseline).
     decode: Literal["viterbi", "argmax"] = "viterbi"
+    # Emissions. "similarity": per-step calibrated similarity only (the old model). "classifier":
+    # whether the utterance is on-SOP comes from its best calibrated similarity, which step from a
+    # per-SOP logistic-regression classifier trained on the steps' own texts. "blend": the step's
+    # own calibrated similarity plus the classifier term.
+    emission: Literal["similarity", "classifier", "blend"] = "blend"
+    # Weight of the classifier's log(S · p(step | utterance)) in the step score.
+    classifier_weight: float = 1.0
+    # Inverse L2 strength of the classifier (features standardised on the SOP's texts).
+    classifier_c: float = 1.0
+    # Start of the call: log-penalty per step position before the state, capped at max_start_penalty
+    # (a process SOP counts positions inside each stage: a call may open any stage of a deal).
+    start_penalty: float = 1.0
+    max_start_penalty: float = 6.0
 
 
 @dataclass(frozen=True)
@@ -130,6 +147,12 @@ class SopIndex:
     calib_in: np.ndarray
     calib_out: np.ndarray
     top_k: int
+    # Per-SOP step classifier (multinomial logistic regression), applied as softmax(((x - mu) / sd) W^T + b).
+    clf_w: np.ndarray | None = None  # (S, dim)
+    clf_b: np.ndarray | None = None  # (S,)
+    clf_mu: np.ndarray | None = None  # (dim,)
+    clf_sd: np.ndarray | None = None  # (dim,)
+    clf_c: float | None = None
 
 
 def step_texts(step: Step) -> list[str]:
@@ -176,6 +199,7 @@ def index_from_vectors(
     spread = np.maximum(calib_in - calib_out, 0.02)
     mid = calib_out + params.calibration_alpha * spread
     scale = spread / params.calibration_sharpness
+    clf = _train_classifier(vectors, params.classifier_c) if params.emission != "similarity" else {}
     return SopIndex(
         sop=sop,
         step_ids=tuple(s.id for _st, s in steps),
@@ -187,7 +211,39 @@ def index_from_vectors(
         calib_in=calib_in,
         calib_out=calib_out,
         top_k=params.top_k,
+        **clf,
     )
+
+
+def _train_classifier(vectors: Sequence[np.ndarray], c: float) -> dict[str, Any]:
+    """Multinomial logistic regression from text vector to step, on the SOP's own texts.
+
+    Cosine to the nearest example cannot tell steps apart when every text sits at ~0.85 to every
+    other (e5); a linear model finds the few directions that do separate this SOP's steps.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.vstack(vectors).astype(np.float64)
+    y = np.concatenate([np.full(len(v), s) for s, v in enumerate(vectors)])
+    mu = x.mean(axis=0)
+    sd = x.std(axis=0) + 1e-6
+    model = LogisticRegression(C=c, max_iter=3000, class_weight="balanced")
+    model.fit((x - mu) / sd, y)
+    w = np.zeros((len(vectors), x.shape[1]))
+    b = np.zeros(len(vectors))
+    if len(vectors) == 1:
+        pass  # one step: the classifier says nothing, similarity decides on/off
+    elif len(vectors) == 2:  # binary: sklearn keeps one row (class 1 vs 0)
+        w[1], b[1] = model.coef_[0], model.intercept_[0]
+    else:
+        w[model.classes_], b[model.classes_] = model.coef_, model.intercept_
+    return {
+        "clf_w": w.astype(np.float32),
+        "clf_b": b.astype(np.float32),
+        "clf_mu": mu.astype(np.float32),
+        "clf_sd": sd.astype(np.float32),
+        "clf_c": c,
+    }
 
 
 def _normalise(m: np.ndarray) -> np.ndarray:
@@ -269,6 +325,9 @@ class _Emissions:
     filler: np.ndarray  # (T,) bool
     keyword_hits: list[list[list[str]]]  # [t][s] -> keywords found
     customer_reply: np.ndarray  # (T, S) bool: a customer utterance against a rep step
+    clf_logp: np.ndarray | None = (
+        None  # (T, S) classifier log-probabilities (with speaker/keywords)
+    )
 
 
 def _emissions(
@@ -297,6 +356,17 @@ def _emissions(
     filler = np.array(
         [is_filler(u.text, max_tokens=params.filler_max_tokens) for u in utterances], dtype=bool
     )
+    clf_logp = None
+    if params.emission != "similarity":
+        if index.clf_w is None or index.clf_c != params.classifier_c:
+            raise MatchInputError(
+                f"emission '{params.emission}' needs an index built with the same params "
+                "(build_sop_index(..., params=params)); this one has no matching classifier"
+            )
+        z = ((vectors - index.clf_mu) / index.clf_sd) @ index.clf_w.T + index.clf_b
+        # Same speaker and keyword evidence as the similarity side (the difference is already in logits).
+        z = z + (logits - (sims - index.mid[None, :]) / index.scale[None, :])
+        clf_logp = z - _logsumexp(z, axis=1)[:, None]
     return _Emissions(
         vectors=vectors,
         sims=sims,
@@ -304,6 +374,7 @@ def _emissions(
         filler=filler,
         keyword_hits=hits,
         customer_reply=customer_reply,
+        clf_logp=clf_logp,
     )
 
 
@@ -338,10 +409,36 @@ def transition_matrix(n_steps: int, params: MatchParams) -> np.ndarray:
     return T
 
 
+def start_scores(index: SopIndex, params: MatchParams) -> np.ndarray:
+    """Log-scores of the first state: early steps are likelier openings than late ones.
+
+    A call SOP counts a step's position from the first step; a process SOP from the first step of
+    its stage (one call of a deal may cover any stage). Off-SOP before any step costs nothing.
+    """
+    S = len(index.step_ids)
+    if params.start_anywhere:
+        steps = np.zeros(S)
+    else:
+        if index.sop.kind == SopKind.PROCESS:
+            pos = [i for st in index.sop.stages for i in range(len(st.steps))]
+        else:
+            pos = list(range(S))
+        steps = -np.minimum(params.start_penalty * np.asarray(pos, float), params.max_start_penalty)
+    # A call cannot open "off-SOP after step i" without having been in step i.
+    return np.concatenate([steps, [0.0], np.full(S, NEG)])
+
+
 def _state_scores(em: _Emissions, params: MatchParams) -> np.ndarray:
     """(T, N) emission log-scores; filler rows are flat so they take their label from context."""
     T_, S = em.logits.shape
     step_part = _log_sigmoid(em.logits)
+    if em.clf_logp is not None:
+        which = params.classifier_weight * (em.clf_logp + np.log(S))
+        if params.emission == "classifier":
+            # on-SOP evidence: the best calibrated similarity to any step; which step: the classifier
+            step_part = np.max(step_part, axis=1, keepdims=True) + which
+        else:
+            step_part = step_part + which
     if params.replies_inherit:
         floor = np.log(params.off_sop_prob)
         step_part = np.where(em.customer_reply, np.maximum(step_part, floor), step_part)
@@ -416,9 +513,7 @@ def match_call(
         post = np.exp(scores - _logsumexp(scores, axis=1)[:, None])
     else:
         trans = transition_matrix(S, params)
-        start = trans[S].copy()  # as if coming from "off-SOP before the first step"
-        if params.start_anywhere:
-            start[: S + 1] = 0.0
+        start = start_scores(index, params)
         states = _viterbi(scores, trans, start)
         post = _posteriors(scores, trans, start)
     labels = tuple(
@@ -442,11 +537,11 @@ def _resolve_index(
 
 
 def _argmax_states(em: _Emissions, params: MatchParams) -> np.ndarray:
-    """Each utterance alone: the best step if its probability beats off_sop_prob, else off-SOP."""
+    """Each utterance alone: its best-scoring step if that beats off-SOP, else off-SOP."""
     S = em.logits.shape[1]
-    best = np.argmax(em.logits, axis=1)
-    prob = 1.0 / (1.0 + np.exp(-em.logits[np.arange(len(best)), best]))
-    return np.where(prob > params.off_sop_prob, best, S)
+    scores = _state_scores(replace(em, filler=np.zeros_like(em.filler)), params)
+    best = np.argmax(scores[:, :S], axis=1)
+    return np.where(scores[np.arange(len(best)), best] > scores[:, S], best, S)
 
 
 def _label(
