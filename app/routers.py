@@ -7,4 +7,5 @@ ROUTERS: list[str] = [
     "app.sop.router",
     "app.transcripts.metrics_router",
     "app.library.router",
+    "app.web.router",
 ]

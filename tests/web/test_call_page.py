@@ -1,0 +1,86 @@
+"""The call page: timeline, SOP steps, metrics, transcript, escaping, permissions and media."""
+
+from __future__ import annotations
+
+import re
+import wave
+
+from app.calls import storage
+from app.calls.models import Call, CallStatus, SourceKind
+from app.db import session_scope
+from app.users.models import Role
+from tests.factories import make_team, make_user
+from tests.web.helpers import log_in, matched_call
+
+
+def _timeline(html: str) -> str:
+    found = re.search(r'<svg class="timeline".*?</svg>', html, re.DOTALL)
+    assert found, "the call page has no timeline SVG"
+    return found.group(0)
+
+
+def test_matched_call_page_draws_one_bar_per_utterance_and_the_steps(client) -> None:  # type: ignore[no-untyped-def]
+    rep = make_user(Role.rep, team_id=make_team())
+    call_id = matched_call(client, rep)
+    utterances = client.get(f"/api/v1/calls/{call_id}/transcript", headers=rep.headers).json()["utterances"]
+    log_in(client, rep)
+    page = client.get(f"/calls/{call_id}")
+    assert page.status_code == 200
+    svg = _timeline(page.text)
+    assert len(re.findall(r'<rect class="utt ', svg)) == len(utterances)
+    assert "Set the agenda" in page.text or "Greeting" in page.text
+    for name in ("Qualify budget", "Confirm the need"):  # a taken step, and one the call missed
+        assert name in page.text, name
+    assert "✗" in page.text and "adherence = 0.60" in page.text
+    assert "Talk ratio" in page.text or "talk ratio" in page.text
+    assert f'id="u{len(utterances) - 1}"' in page.text
+
+
+def test_hostile_title_is_escaped(client) -> None:  # type: ignore[no-untyped-def]
+    rep = make_user(Role.rep, team_id=make_team())
+    call_id = matched_call(client, rep, title="<script>alert(1)</script>")
+    log_in(client, rep)
+    for path in ("/", f"/calls/{call_id}"):
+        html = client.get(path).text
+        assert "<script>alert(1)</script>" not in html, path
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html, path
+
+
+def test_another_teams_call_page_is_404(client) -> None:  # type: ignore[no-untyped-def]
+    owner = make_user(Role.rep, team_id=make_team("Team A"))
+    call_id = matched_call(client, owner)
+    outsider = make_user(Role.manager, team_id=make_team("Team B"))
+    log_in(client, outsider)
+    page = client.get(f"/calls/{call_id}")
+    assert page.status_code == 404 and "text/html" in page.headers["content-type"]
+    assert client.get(f"/calls/{call_id}/media").status_code == 404
+
+
+def _audio_call(rep_id: int, team_id: int) -> int:
+    """An audio call row with a real one-second WAV in the media store."""
+    path = storage.media_root() / "test" / "one.wav"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(b"\x00\x00" * 8000)
+    with session_scope() as session:
+        call = Call(sha256="a" * 64, title="Audio call", source_kind=SourceKind.audio, source_format="wav",
+                    media_path="test/one.wav", size_bytes=path.stat().st_size, rep_id=rep_id, team_id=team_id,
+                    status=CallStatus.ready, duration_s=1.0)
+        session.add(call)
+        session.flush()
+        return call.id
+
+
+def test_audio_call_plays_in_the_page_with_range_requests(client) -> None:  # type: ignore[no-untyped-def]
+    team = make_team()
+    rep = make_user(Role.rep, team_id=team)
+    call_id = _audio_call(rep.id, team)
+    log_in(client, rep)
+    assert f'src="/calls/{call_id}/media"' in client.get(f"/calls/{call_id}").text
+    whole = client.get(f"/calls/{call_id}/media")
+    assert whole.status_code == 200 and whole.headers["content-type"] == "audio/wav"
+    part = client.get(f"/calls/{call_id}/media", headers={"Range": "bytes=0-99"})
+    assert part.status_code == 206 and len(part.content) == 100 and part.content[:4] == b"RIFF"
