@@ -46,10 +46,12 @@ def validate(files: Annotated[list[Path], typer.Argument(help="SOP YAML files")]
                 f"[green]ok[/] {path}: {sop.id} v{sop.version}, {len(sop.stages)} stages, {len(sop.steps())} steps"
             )
     if issues:
-        table = Table("file", "line", "field", "problem", title=f"{len(issues)} issue(s)")
+        # One `file:line field: problem` line per issue (like a compiler): readable at any
+        # terminal width, and editors and CI annotate the line from it.
         for issue in issues:
-            table.add_row(issue.file, str(issue.line), issue.field_path or "-", issue.message)
-        console.print(table)
+            console.print(f"[red]{issue.file}:{issue.line}[/] {issue.field_path or '-'}: {issue.message}",
+                          soft_wrap=True, highlight=False)
+        console.print(f"[bold red]{len(issues)} issue(s)[/]")
         raise typer.Exit(1)
 
 

@@ -23,7 +23,11 @@ def test_deleted_index_files_are_rebuilt_from_the_database_with_a_warning(client
         path.unlink()
     after = _search(client, w.rep)
     assert "missing" in after["index"]["warning"] and after["index"]["rebuilt"] is True
-    assert [(i["type"], i["id"]) for i in after["items"]] == [(i["type"], i["id"]) for i in before["items"]]
+    # Talk-track variants are regenerated (new ids) by any refresh in between: compare by content.
+    def key(item: dict) -> tuple:  # type: ignore[type-arg]
+        return (item["type"], item["id"] if item["type"] != "talk_track" else item["text"])
+
+    assert sorted(map(key, after["items"])) == sorted(map(key, before["items"]))
     assert (env / "index" / "manifest.json").exists()
 
 
