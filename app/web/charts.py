@@ -219,8 +219,9 @@ def funnel_chart(stages: Sequence[Any], currency_note: str) -> HChart:
         needed = f"needs {s.needed_deals}" if s.needed_deals is not None else ""
         note = f"⚠ sales hole: {needed}" if s.hole else (needed + (" · widens" if s.widens else ""))
         marker = 200 + s.needed_deals / top * span if s.needed_deals is not None else None
-        bars.append(HBar(10 + i * 34, max(2.0, s.deals / top * span), s.name, f"{s.deals} deals · {_money(s.amount)}",
-                         note.strip(" ·"), "hole" if s.hole else "", marker, s.formula))
+        deals = f"{s.deals} deal{'' if s.deals == 1 else 's'}"
+        bars.append(HBar(10 + i * 34, max(2.0, s.deals / top * span), fit(s.name, 184, 13),
+                         f"{deals} · {_money(s.amount)}", note.strip(" ·"), "hole" if s.hole else "", marker, s.formula))
     return HChart(WIDTH, 20 + len(stages) * 34, 200, 24, bars)
 
 
@@ -229,7 +230,7 @@ def conversion_chart(transitions: Sequence[Any], names: Mapping[str, str]) -> HC
     span = WIDTH - 240 - 240
     bars = []
     for i, t in enumerate(transitions):
-        label = f"{names.get(t.from_stage, t.from_stage)} → {names.get(t.to_stage, t.to_stage)}"
+        label = fit(f"{names.get(t.from_stage, t.from_stage)} → {names.get(t.to_stage, t.to_stage)}", 224, 13)
         rate = "n/a" if t.rate is None else f"{t.rate:.0%}"
         bars.append(HBar(10 + i * 34, max(2.0, (t.rate or 0) * span), label, f"{rate} ({t.advanced}/{t.entered})",
                          "weakest" if t.weakest else "", "weakest" if t.weakest else "", title=t.formula))

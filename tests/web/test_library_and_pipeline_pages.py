@@ -53,3 +53,17 @@ def test_pipeline_page_renders_funnel_holes_conversion_and_forecast(client) -> N
     assert '<svg class="hchart funnel"' in page.text and "sales hole" in page.text
     assert '<svg class="hchart conversion"' in page.text
     assert "Weighted forecast" in page.text and "weighted = " in page.text
+
+
+def test_a_rep_sees_only_their_own_deals_on_the_pipeline_page(client) -> None:  # type: ignore[no-untyped-def]
+    team = make_team()
+    mine, theirs = make_user(Role.rep, team_id=team), make_user(Role.rep, team_id=team)
+    with session_scope() as session:
+        sop_service.save_sop(session=session, text=FIVE_STAGE.read_text(encoding="utf-8"), source="five.yaml")
+        for person, count in ((mine, 2), (theirs, 5)):
+            for i in range(count):
+                new_deal(session, user(session, person.id), name=f"{person.id}-{i}", amount="1000")
+    log_in(client, mine)
+    page = client.get("/pipeline")
+    assert page.status_code == 200
+    assert "2 deals · 2,000" in page.text and "7 deals" not in page.text
