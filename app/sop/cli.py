@@ -81,13 +81,11 @@ def match(
         _fail(f"{transcript}: no utterances found")
     result, comparison = _run(definition, utterances, embedder)
     if fmt == "json":
-        typer.echo(
-            json.dumps(
-                {"match": result.to_dict(), "comparison": comparison.to_dict()},
-                ensure_ascii=False,
-                indent=2,
-            )
-        )
+        from app.sop.report import build_report
+
+        report = build_report(sop=definition, version=definition.version, utterances=utterances,
+                              match=result, comparison=comparison)
+        typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
     else:
         _print_tables(definition, utterances, result, comparison)
 
@@ -128,9 +126,30 @@ def _fmt_t(seconds: float) -> str:
     return f"{int(seconds // 60):02d}:{seconds % 60:04.1f}"
 
 
+STATUS_MARK = {
+    "done": "[green]✓ done[/]", "missed": "[red]✗ missed[/]", "out_of_order": "[yellow]⇄ out of order[/]",
+    "repeated": "[yellow]↺ repeated[/]", "skipped_optional": "[dim]– skipped (optional)[/]",
+    "not_in_scope": "[dim]· not in this call's stages[/]",
+}
+
+
+def _print_prescribed(sop: SopDefinition, utterances: list[Any], result: MatchResult, cmp: Comparison) -> None:
+    """Prescribed steps in order beside what the call actually did with each of them."""
+    from app.sop.report import build_report
+
+    report = build_report(sop=sop, version=sop.version, utterances=utterances, match=result, comparison=cmp)
+    table = Table("#", "prescribed step", "stage", "req.", "actual", "first at", title="Prescribed vs actual")
+    for position, row in enumerate(report["prescribed"], 1):
+        first = _fmt_t(row["first_start"]) if row["first_start"] is not None else "-"
+        table.add_row(str(position), f"{row['step_name']} ({row['step']})", row["stage"],
+                      "yes" if row["required"] else "", STATUS_MARK[row["status"]], first)
+    console.print(table)
+
+
 def _print_tables(
     sop: SopDefinition, utterances: list[Any], result: MatchResult, cmp: Comparison
 ) -> None:
+    _print_prescribed(sop, utterances, result, cmp)
     names = {step.id: step.name for _st, step in sop.steps()}
     path = Table(
         "#",

@@ -16,6 +16,7 @@ from app.db import utcnow
 from app.sop.compare import compare_path
 from app.sop.matcher import SopIndex, build_sop_index, match_call
 from app.sop.models import CallSopResult, SopVersion
+from app.sop.report import build_report
 from app.sop.schema import SopDefinition
 from app.transcripts import service as transcripts_service
 
@@ -53,23 +54,19 @@ def match_and_store(*, session: Session, call: Call, sop_row: SopVersion) -> Cal
     index = sop_index(sop, sop_row.version, embedder)
     match = match_call(utterances, index, utterance_vectors=vectors)
     comparison = compare_path(match, sop, utterances)
-    notes = list(comparison.notes)
+    notes = []
     if call.language and call.language != sop.language:
         notes.append(
             f"The call is in {call.language} but the SOP's examples are in {sop.language}: "
             "cross-language similarity is weaker; a SOP written in the call's language matches better."
         )
-    payload = {
-        "sop": {
-            "id": sop_row.sop_id,
-            "version": sop_row.version,
-            "name": sop_row.name,
-            "language": sop.language,
-        },
-        "match": match.to_dict(),
-        "comparison": comparison.to_dict(),
-        "notes": notes,
-    }
+    if utterances and not any(u.role == "rep" for u in utterances):
+        notes.append("No utterance is attributed to the rep: rep-side steps cannot be matched; check the "
+                     "speaker attribution (stereo channel, voiceprint) and reprocess.")
+    payload = build_report(sop=sop, version=sop_row.version, utterances=utterances, match=match,
+                           comparison=comparison, notes=notes)
+    # The raw matcher and comparison output stay alongside for tools that want every field.
+    payload |= {"match": match.to_dict(), "comparison": comparison.to_dict()}
     session.execute(delete(CallSopResult).where(CallSopResult.call_id == call.id))
     result = CallSopResult(
         call_id=call.id,

@@ -60,5 +60,10 @@ def test_match_prints_json_with_path_and_adherence(tmp_path):
     )
     assert result.exit_code == 0, result.output
     doc = json.loads(result.output)
-    assert len(doc["match"]["labels"]) == 4
-    assert 0.0 <= doc["comparison"]["adherence"]["score"] <= 1.0
+    assert doc["sop"] == {"id": "b2b-discovery", "version": doc["sop"]["version"], "name": doc["sop"]["name"],
+                          "language": "en"}
+    assert [u["index"] for u in doc["utterances"]] == [0, 1, 2, 3]
+    assert set(doc["utterances"][0]) >= {"index", "role", "start", "end", "text", "step", "stage", "score"}
+    assert set(doc["deviations"]) == {"missed", "out_of_order", "repeated", "off_sop"}
+    assert doc["path"] and 0.0 <= doc["adherence"]["score"] <= 1.0 and doc["adherence"]["formula"]
+    assert any(row["status"] == "missed" for row in doc["prescribed"]), "a 4-line call misses required steps"
