@@ -38,10 +38,13 @@ def when(value: datetime | None) -> str:
 
 
 def safe_next(target: str) -> str:
-    """Only a path on this site: never '//host' or 'https://host' (no open redirect after login)."""
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """Only a path on this site: never '//host', 'https://host' or '/\\host' (no open redirect after login).
+
+    Control characters and whitespace are refused too: browsers drop tabs and newlines from URLs,
+    which would turn '/<TAB>/host' into '//host'."""
+    if not target.startswith("/") or "\\" in target or any(ord(ch) <= 0x20 or ord(ch) == 0x7F for ch in target):
         return "/"
-    return target
+    return "/" if target.startswith("//") else target
 
 
 def playable(call: Call) -> Path:

@@ -36,9 +36,13 @@ def test_wrong_password_shows_the_form_again_with_the_reason(client) -> None:  #
 
 def test_login_never_redirects_off_site(client) -> None:  # type: ignore[no-untyped-def]
     rep = make_user(Role.rep, team_id=make_team())
-    response = client.post("/login", data={"email": rep.email, "password": "correct horse battery",
-                                           "next": "//evil.example/x"}, follow_redirects=False)
-    assert response.headers["location"] == "/"
+    for target in ("//evil.example/x", "https://evil.example", "/\\evil.example", "/\t/evil.example"):
+        response = client.post("/login", data={"email": rep.email, "password": "correct horse battery",
+                                               "next": target}, follow_redirects=False)
+        assert response.headers["location"] == "/", target
+    inside = client.post("/login", data={"email": rep.email, "password": "correct horse battery",
+                                         "next": "/calls/7?x=1"}, follow_redirects=False)
+    assert inside.headers["location"] == "/calls/7?x=1"
 
 
 def test_logout_revokes_the_session(client) -> None:  # type: ignore[no-untyped-def]
