@@ -25,7 +25,9 @@ class SopNotFound(NotFound):
     pass
 
 
-def save_sop(*, session: Session, text: str, source: str, user_id: int | None = None) -> tuple[SopVersion, bool]:
+def save_sop(
+    *, session: Session, text: str, source: str, user_id: int | None = None
+) -> tuple[SopVersion, bool]:
     """Validate and store a SOP; a changed file becomes a new version. Returns (version, created)."""
     definition = load_sop(text, source=source)
     digest = sop_hash(definition)
@@ -34,9 +36,16 @@ def save_sop(*, session: Session, text: str, source: str, user_id: int | None = 
         return latest, False
     number = max(definition.version, (latest.version + 1) if latest else 1)
     row = SopVersion(
-        sop_id=definition.id, version=number, declared_version=definition.version, name=definition.name,
-        language=definition.language, kind=definition.kind, content_hash=digest, source_text=text,
-        definition=definition.model_dump(mode="json"), created_by_id=user_id,
+        sop_id=definition.id,
+        version=number,
+        declared_version=definition.version,
+        name=definition.name,
+        language=definition.language,
+        kind=definition.kind,
+        content_hash=digest,
+        source_text=text,
+        definition=definition.model_dump(mode="json"),
+        created_by_id=user_id,
     )
     session.add(row)
     session.flush()
@@ -56,7 +65,10 @@ def sync_shipped(*, session: Session, folder: Path = SHIPPED) -> list[tuple[SopV
 
 def latest_version(*, session: Session, sop_id: str) -> SopVersion | None:
     return session.scalar(
-        select(SopVersion).where(SopVersion.sop_id == sop_id).order_by(SopVersion.version.desc()).limit(1)
+        select(SopVersion)
+        .where(SopVersion.sop_id == sop_id)
+        .order_by(SopVersion.version.desc())
+        .limit(1)
     )
 
 
@@ -64,7 +76,9 @@ def get_version(*, session: Session, sop_id: str, version: int | None = None) ->
     if version is None:
         row = latest_version(session=session, sop_id=sop_id)
     else:
-        row = session.scalar(select(SopVersion).where(SopVersion.sop_id == sop_id, SopVersion.version == version))
+        row = session.scalar(
+            select(SopVersion).where(SopVersion.sop_id == sop_id, SopVersion.version == version)
+        )
     if row is None:
         suffix = f" version {version}" if version is not None else ""
         raise SopNotFound(f"SOP {sop_id!r}{suffix} does not exist; GET /api/v1/sops lists them.")
@@ -73,19 +87,27 @@ def get_version(*, session: Session, sop_id: str, version: int | None = None) ->
 
 def list_latest(*, session: Session) -> list[SopVersion]:
     newest = (
-        select(SopVersion.sop_id, func.max(SopVersion.version).label("v")).group_by(SopVersion.sop_id).subquery()
+        select(SopVersion.sop_id, func.max(SopVersion.version).label("v"))
+        .group_by(SopVersion.sop_id)
+        .subquery()
     )
     return list(
         session.scalars(
             select(SopVersion)
-            .join(newest, (SopVersion.sop_id == newest.c.sop_id) & (SopVersion.version == newest.c.v))
+            .join(
+                newest, (SopVersion.sop_id == newest.c.sop_id) & (SopVersion.version == newest.c.v)
+            )
             .order_by(SopVersion.sop_id)
         )
     )
 
 
 def versions(*, session: Session, sop_id: str) -> list[SopVersion]:
-    return list(session.scalars(select(SopVersion).where(SopVersion.sop_id == sop_id).order_by(SopVersion.version)))
+    return list(
+        session.scalars(
+            select(SopVersion).where(SopVersion.sop_id == sop_id).order_by(SopVersion.version)
+        )
+    )
 
 
 def definition_of(row: SopVersion) -> SopDefinition:
@@ -95,15 +117,20 @@ def definition_of(row: SopVersion) -> SopDefinition:
 def diff(*, session: Session, sop_id: str, old: int, new: int) -> list[dict[str, object]]:
     a = definition_of(get_version(session=session, sop_id=sop_id, version=old))
     b = definition_of(get_version(session=session, sop_id=sop_id, version=new))
-    return [change.to_dict() if hasattr(change, "to_dict") else change.__dict__ for change in diff_sops(a, b)]
+    return [
+        change.to_dict() if hasattr(change, "to_dict") else change.__dict__
+        for change in diff_sops(a, b)
+    ]
 
 
 def sop_for_call(*, session: Session, call: Call) -> SopVersion | None:
-    """The SOP a call is matched against: given at upload, else its team's default."""
+    """The SOP a call is matched against: given at upload, else its team's default for the
+    call's type, else the team's default."""
     sop_id = call.sop_id
     if sop_id is None and call.team_id is not None:
         team = session.get(Team, call.team_id)
-        sop_id = team.default_sop_id if team else None
+        if team is not None:
+            sop_id = (team.default_sops or {}).get(call.call_type or "") or team.default_sop_id
     if sop_id is None:
         return None
     return latest_version(session=session, sop_id=sop_id)

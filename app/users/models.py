@@ -31,6 +31,8 @@ class Team(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
     default_sop_id: Mapped[str | None] = mapped_column(String(100))
+    # Per call type (discovery, demo, invitation, …) → SOP id; falls back to default_sop_id.
+    default_sops: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     # Privacy: redaction policy (kinds, style, keep_original) and retention in days.
     redaction: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     retention_days: Mapped[int | None]

@@ -22,6 +22,7 @@ from app.users.schemas import (
     RoleUpdate,
     TeamCreate,
     TeamRead,
+    TeamUpdate,
     TokenCreate,
     TokenRead,
     UserCreate,
@@ -122,6 +123,23 @@ def list_teams(session: SessionDep, user: CurrentUser) -> list[TeamRead]:
 @router.post("/teams", response_model=TeamRead, status_code=status.HTTP_201_CREATED)
 def create_team(body: TeamCreate, session: SessionDep, _admin: AdminUser) -> TeamRead:
     return TeamRead.model_validate(users_service.create_team(session=session, team_in=body))
+
+
+@router.put("/teams/{team_id}", response_model=TeamRead)
+def update_team(team_id: int, body: TeamUpdate, session: SessionDep, _admin: AdminUser) -> TeamRead:
+    """Set a team's default SOP, and per call type (checked to exist)."""
+    from app.sop import service as sop_service
+
+    team = users_service.get_team(session=session, team_id=team_id)
+    for sop_id in [body.default_sop_id, *(body.default_sops or {}).values()]:
+        if sop_id:
+            sop_service.get_version(session=session, sop_id=sop_id)  # 404 names the unknown SOP
+    if body.default_sop_id is not None:
+        team.default_sop_id = body.default_sop_id or None
+    if body.default_sops is not None:
+        team.default_sops = {k[:60]: v for k, v in body.default_sops.items()}
+    session.flush()
+    return TeamRead.model_validate(team)
 
 
 @router.post("/users/{user_id}/voiceprint", response_model=UserRead)

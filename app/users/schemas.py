@@ -13,11 +13,22 @@ class TeamCreate(BaseModel):
     retention_days: int | None = Field(default=None, ge=1, le=36500)
 
 
+class TeamUpdate(BaseModel):
+    """Set the SOPs a team's calls are matched against when the upload names none."""
+
+    model_config = ConfigDict(extra="forbid")
+    default_sop_id: str | None = Field(default=None, max_length=100)
+    default_sops: dict[str, str] | None = Field(
+        default=None, max_length=50, description="call type → SOP id, e.g. {\"demo\": \"product-demo\"}"
+    )
+
+
 class TeamRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
     name: str
     default_sop_id: str | None
+    default_sops: dict[str, str] = {}
     retention_days: int | None
 
 

@@ -105,3 +105,26 @@ def test_unknown_sop_is_404(client) -> None:  # type: ignore[no-untyped-def]
     admin = _admin()
     response = client.get("/api/v1/sops/nope", headers=admin.headers)
     assert response.status_code == 404 and "GET /api/v1/sops" in response.json()["detail"]
+
+
+def test_team_default_sop_per_call_type_is_used(client) -> None:  # type: ignore[no-untyped-def]
+    admin = _admin()
+    client.post("/api/v1/sops", headers=admin.headers, content=DISCOVERY.encode())
+    demo = (SHIPPED / "product-demo.en.yaml").read_text(encoding="utf-8")
+    client.post("/api/v1/sops", headers=admin.headers, content=demo.encode())
+    team = make_team()
+    response = client.put(f"/api/v1/teams/{team}", headers=admin.headers,
+                          json={"default_sop_id": "b2b-discovery", "default_sops": {"demo": "product-demo"}})
+    assert response.status_code == 200, response.text
+    rep = make_user(Role.rep, team_id=team)
+    demo_call = client.post("/api/v1/calls", headers=rep.headers, files={"file": ("c.txt", CALL)},
+                            data={"call_type": "demo"}).json()["id"]
+    other = client.post("/api/v1/calls", headers=rep.headers, files={"file": ("d.txt", CALL + b"\n")}).json()["id"]
+    assert client.get(f"/api/v1/calls/{demo_call}/sop", headers=rep.headers).json()["sop_id"] == "product-demo"
+    assert client.get(f"/api/v1/calls/{other}/sop", headers=rep.headers).json()["sop_id"] == "b2b-discovery"
+
+
+def test_team_default_naming_an_unknown_sop_is_404(client) -> None:  # type: ignore[no-untyped-def]
+    admin = _admin()
+    response = client.put(f"/api/v1/teams/{make_team()}", headers=admin.headers, json={"default_sops": {"demo": "nope"}})
+    assert response.status_code == 404 and "nope" in response.json()["detail"]

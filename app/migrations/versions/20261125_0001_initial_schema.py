@@ -2,7 +2,7 @@
 
 Revision ID: 20261125_0001
 Revises: 
-Create Date: 2026-11-25 16:57:48.086858
+Create Date: 2026-11-25 17:18:30.406059
 """
 from alembic import op
 import sqlalchemy as sa
@@ -66,6 +66,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=120), nullable=False),
     sa.Column('default_sop_id', sa.String(length=100), nullable=True),
+    sa.Column('default_sops', sa.JSON(), nullable=False),
     sa.Column('redaction', sa.JSON(), nullable=False),
     sa.Column('retention_days', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
