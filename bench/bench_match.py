@@ -3,7 +3,7 @@
 Protocol (also in app/sop/evaluation.py):
   TUNE    demo_data/generated/ (seeded, template-based corpus; truth.jsonl gives each turn's step).
           Every parameter below is chosen there, by per-utterance accuracy.
-  REPORT  all 8 hand-written calls of tests/fixtures/sop_eval/, never tuned on; 95% intervals
+  REPORT  all hand-written calls of tests/data/sop_eval/, never tuned on; 95% intervals
           from a bootstrap over calls, per language. Figures on the tuning corpus are printed too,
           labelled in-sample.
 Systems, all on the same cached vectors in the same run:
@@ -313,7 +313,7 @@ def main() -> None:
         load_sop_file(str(p)).id: p.name for p in sorted((ROOT / "sop_definitions").glob("*.yaml"))
     }
     tune_calls = load_generated_corpus(ROOT / "demo_data" / "generated", sop_files)
-    report_calls = load_eval_set(ROOT / "tests" / "fixtures" / "sop_eval")
+    report_calls = load_eval_set(ROOT / "tests" / "data" / "sop_eval")
     embedder = cached_embedder(args.embedder)
     t0 = time.perf_counter()
     prep = Prepared(tune_calls + report_calls, embedder)
@@ -326,7 +326,7 @@ def main() -> None:
     )
     print(
         f"protocol: TUNE on {len(tune_calls)} generated calls (demo_data/generated, template-based); "
-        f"REPORT on all {len(report_calls)} hand-written calls of tests/fixtures/sop_eval (never tuned on)"
+        f"REPORT on all {len(report_calls)} hand-written calls of tests/data/sop_eval (never tuned on)"
     )
     t0 = time.perf_counter()
     if args.no_tune:

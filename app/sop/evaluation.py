@@ -7,10 +7,10 @@ Evaluation protocol (bench/bench_match.py prints it with every run):
   it, never on the report set. A generated turn that spans several steps (two `say` lines of one
   speaker merged) counts a prediction of any of them as right (`EvalUtterance.accept`). The corpus
   is template-based, so its figures are in-sample and optimistic; they are printed labelled so.
-- REPORT set: the 8 hand-written calls of `tests/fixtures/sop_eval/` (all of them, whatever their
-  legacy `split` field says). Nothing is tuned on them from 2026-11 on; figures carry 95%
-  intervals from a bootstrap over calls (the unit that varies), per language, next to the
-  baselines measured in the same run on the same vectors.
+- REPORT set: the hand-written calls of `tests/data/sop_eval/` (all of them, whatever their
+  legacy `split` field says; format in that folder's README). Nothing is tuned on them from
+  2026-11 on; figures carry 95% intervals from a bootstrap over calls (the unit that varies),
+  per language, next to the baselines measured in the same run on the same vectors.
 """
 
 from __future__ import annotations
@@ -19,11 +19,16 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from app.sop.matcher import MatchResult
+    from app.sop.schema import SopDefinition
+
 OFF_SOP = "off-sop"  # the label fixtures use for utterances outside every step
+EVAL_SET_DIR = Path(__file__).resolve().parents[2] / "tests" / "data" / "sop_eval"
 
 
 @dataclass(frozen=True)
@@ -42,14 +47,25 @@ class EvalUtterance:
 
 
 @dataclass(frozen=True)
+class LabelledDeviations:
+    """The deviations an annotator derived from the utterance labels (step ids)."""
+
+    missed: tuple[str, ...] = ()  # required steps in scope that no utterance was labelled with
+    out_of_order: tuple[str, ...] = ()  # steps first reached after a later-prescribed step
+
+
+@dataclass(frozen=True)
 class EvalCall:
-    """A labelled call from tests/fixtures/sop_eval/."""
+    """A labelled call from tests/data/sop_eval/."""
 
     id: str
     sop: str  # file name under sop_definitions/
     split: str  # "tune" (parameters chosen on it) or "test" (reported)
     language: str
     utterances: tuple[EvalUtterance, ...]
+    # Process SOPs: the stages this call is meant to cover (the scope of `missed`); () = all / inferred.
+    stages: tuple[str, ...] = ()
+    deviations: LabelledDeviations | None = None  # None: not labelled (e.g. the generated corpus)
 
     @property
     def gold(self) -> list[str | None]:
@@ -79,11 +95,27 @@ def load_eval_call(path: Path) -> EvalCall:
         )
         for u in doc["utterances"]
     )
-    return EvalCall(doc["id"], doc["sop"], doc["split"], doc["language"], utts)
+    dev = doc.get("deviations")
+    deviations = (
+        None
+        if dev is None
+        else LabelledDeviations(
+            tuple(map(str, dev.get("missed", ()))), tuple(map(str, dev.get("out_of_order", ())))
+        )
+    )
+    return EvalCall(
+        doc["id"],
+        doc["sop"],
+        doc["split"],
+        doc["language"],
+        utts,
+        stages=tuple(map(str, doc.get("stages", ()))),
+        deviations=deviations,
+    )
 
 
-def load_eval_set(folder: Path) -> list[EvalCall]:
-    """All labelled calls in a folder, sorted by id."""
+def load_eval_set(folder: Path = EVAL_SET_DIR) -> list[EvalCall]:
+    """All labelled calls in a folder (default: the hand-written set), sorted by id."""
     return sorted((load_eval_call(p) for p in folder.glob("*.json")), key=lambda c: c.id)
 
 
@@ -234,3 +266,45 @@ def evaluate(
         Metric(round(point[i], 4), round(float(lo[i]), 4), round(float(hi[i]), 4)) for i in range(4)
     ]
     return EvalReport(len(pairs), sum(len(g) for g, _p in pairs), *metrics, n_boot=n_boot)
+
+
+# ---------------------------------------------------------------------------------------------
+# Deviations: what compare_path finds on a call's labels, as step-id sets
+
+
+def gold_match(call: EvalCall, sop: SopDefinition) -> MatchResult:
+    """The match a perfect matcher would return for `call`: its gold labels, each with certainty 1."""
+    from app.sop.matcher import MatchResult, PathSegment, UtteranceLabel
+
+    stage_of = {step.id: stage.id for stage, step in sop.steps()}
+    labels = tuple(UtteranceLabel(u.index, u.label, 1.0, 1.0) for u in call.utterances)
+    runs: list[tuple[str, list[EvalUtterance]]] = []
+    for u in call.utterances:  # consecutive labels of one step form a visit (as collapse_path)
+        if u.label is None:
+            continue
+        if runs and runs[-1][0] == u.label:
+            runs[-1][1].append(u)
+        else:
+            runs.append((u.label, [u]))
+    path = tuple(
+        PathSegment(sid, stage_of[sid], us[0].start, us[-1].end, tuple(u.index for u in us))
+        for sid, us in runs
+    )
+    return MatchResult(sop.id, sop.version, labels, path)
+
+
+def found_deviations(
+    result: MatchResult, sop: SopDefinition, call: EvalCall, *, labelled_scope: bool
+) -> LabelledDeviations:
+    """Missed and out-of-order step ids that compare_path reports for `result` on `call`.
+
+    `labelled_scope`: pass the call's labelled stages as the scope (as an upload naming the stages
+    would); otherwise compare_path infers it, as the stored pipeline does.
+    """
+    from app.sop.compare import compare_path
+
+    stages = call.stages if (labelled_scope and call.stages) else None
+    cmp = compare_path(result, sop, call.utterances, stage_ids=stages)
+    return LabelledDeviations(
+        tuple(m.step_id for m in cmp.missed), tuple(o.step_id for o in cmp.out_of_order)
+    )

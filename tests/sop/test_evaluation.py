@@ -27,7 +27,7 @@ def test_bootstrap_interval_contains_the_point_estimate():
 
 
 def test_eval_set_labels_are_steps_of_their_sop_and_split_is_declared():
-    calls = load_eval_set(ROOT / "tests" / "fixtures" / "sop_eval")
+    calls = load_eval_set(ROOT / "tests" / "data" / "sop_eval")
     assert len(calls) >= 6 and {c.language for c in calls} == {"en", "zh"}
     assert {c.split for c in calls} == {"tune", "test"}
     for call in calls:

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.mark.ml
 def test_minilm_recovers_the_main_steps_of_a_real_discovery_call():
-    call = load_eval_call(ROOT / "tests" / "fixtures" / "sop_eval" / "en-discovery-northwind.json")
+    call = load_eval_call(ROOT / "tests" / "data" / "sop_eval" / "en-discovery-northwind.json")
     sop = load_sop_file(str(ROOT / "sop_definitions" / call.sop))
     embedder = ml.get_embedder("minilm")
     index = build_sop_index(sop, embedder)
