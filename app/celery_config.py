@@ -24,12 +24,13 @@ def celery_config() -> dict[str, Any]:
     }
     if settings.effective_broker_url.startswith("filesystem"):
         folder = settings.broker_dir
-        for sub in ("queue", "processed"):
+        for sub in ("queue", "processed", "control"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
         config["broker_transport_options"] = {
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),
             "processed_folder": str(folder / "processed"),
+            "control_folder": str(folder / "control"),  # kombu's default is ./control in the cwd
             "store_processed": False,
         }
     elif settings.effective_broker_url.startswith("redis"):

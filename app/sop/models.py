@@ -26,7 +26,9 @@ class SopVersion(Base):
     source_text: Mapped[str] = mapped_column(Text)
     definition: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
 
 
 class CallSopResult(Base):
@@ -34,7 +36,9 @@ class CallSopResult(Base):
 
     __tablename__ = "call_sop_result"
 
-    call_id: Mapped[int] = mapped_column(ForeignKey("call.id", ondelete="CASCADE"), primary_key=True)
+    call_id: Mapped[int] = mapped_column(
+        ForeignKey("call.id", ondelete="CASCADE"), primary_key=True
+    )
     sop_id: Mapped[str] = mapped_column(String(100), index=True)
     sop_version: Mapped[int]
     adherence: Mapped[float]

@@ -63,7 +63,9 @@ def list_sops(session: SessionDep, _user: CurrentUser) -> list[SopSummary]:
 async def upload_sop(request: Request, session: SessionDep, admin: AdminUser) -> SopSaved:
     """Upload a SOP as a YAML body or a multipart `file`; a changed file becomes a new version."""
     text = await _yaml_text(request)
-    row, created = sop_service.save_sop(session=session, text=text, source="upload.yaml", user_id=admin.id)
+    row, created = sop_service.save_sop(
+        session=session, text=text, source="upload.yaml", user_id=admin.id
+    )
     return SopSaved(**_summary(row), created=created, rematch_queued=created and row.version > 1)
 
 
@@ -72,7 +74,9 @@ async def _yaml_text(request: Request) -> str:
         form = await request.form()
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
-            raise Unprocessable("Send the SOP as a multipart field named 'file' or as a YAML request body.")
+            raise Unprocessable(
+                "Send the SOP as a multipart field named 'file' or as a YAML request body."
+            )
         data = await upload.read(MAX_SOP_BYTES + 1)
     else:
         data = await request.body()
@@ -88,7 +92,10 @@ async def _yaml_text(request: Request) -> str:
 
 @router.get("/sops/{sop_id}", response_model=SopDetail)
 def get_sop(
-    sop_id: str, session: SessionDep, _user: CurrentUser, version: Annotated[int | None, Query(ge=1)] = None
+    sop_id: str,
+    session: SessionDep,
+    _user: CurrentUser,
+    version: Annotated[int | None, Query(ge=1)] = None,
 ) -> SopDetail:
     row = sop_service.get_version(session=session, sop_id=sop_id, version=version)
     return SopDetail(**_summary(row), definition=row.definition, source_text=row.source_text)
@@ -111,8 +118,12 @@ def diff_versions(
     to: Annotated[int, Query(ge=1)],
 ) -> dict[str, Any]:
     """What changed between two versions: steps added, removed, renamed, examples, order, stages."""
-    return {"sop_id": sop_id, "from": from_, "to": to,
-            "changes": sop_service.diff(session=session, sop_id=sop_id, old=from_, new=to)}
+    return {
+        "sop_id": sop_id,
+        "from": from_,
+        "to": to,
+        "changes": sop_service.diff(session=session, sop_id=sop_id, old=from_, new=to),
+    }
 
 
 @router.get("/calls/{call_id}/sop", response_model=CallSopOut)
@@ -132,12 +143,17 @@ def get_call_sop(call_id: int, session: SessionDep, user: CurrentUser) -> CallSo
 
 @router.post("/calls/{call_id}/rematch", status_code=status.HTTP_202_ACCEPTED)
 def rematch_call(
-    call_id: int, session: SessionDep, user: CurrentUser, sop_id: Annotated[str | None, Query(max_length=100)] = None
+    call_id: int,
+    session: SessionDep,
+    user: CurrentUser,
+    sop_id: Annotated[str | None, Query(max_length=100)] = None,
 ) -> dict[str, Any]:
     """Match the call again (optionally against another SOP); the old result stays until then."""
     call = calls_service.get_call(session=session, call_id=call_id, user=user)
     if call.status != CallStatus.ready:
-        raise Conflict(f"Call {call.id} is not ready ({call.status}); it is matched when its pipeline finishes.")
+        raise Conflict(
+            f"Call {call.id} is not ready ({call.status}); it is matched when its pipeline finishes."
+        )
     if sop_id is not None:
         sop_service.get_version(session=session, sop_id=sop_id)
         call.sop_id = sop_id
