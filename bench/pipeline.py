@@ -30,7 +30,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -111,6 +111,8 @@ def generate(*, n_deals: int, n_events: int, stages: list[Any], now: datetime, s
     for _ in range(max(0, n_events - linear) // 2 if movable else 0):
         path = paths[rng.choice(movable)][0]
         j = rng.randrange(1, len(path))
+        while path[j] == 0:  # only a stage after the first can send a deal back
+            j = rng.randrange(1, len(path))
         path[j + 1:j + 1] = [path[j] - 1, path[j]]  # sent back one stage, then advanced again
     deals, events = [], []
     for deal_id, (path, status) in enumerate(paths, start=1):
@@ -192,9 +194,9 @@ class Database:
 
 def load(db: Database, data: Data) -> None:
     """Schema from the ORM models, the shipped process via save_sop, then bulk rows."""
-    import app.model_registry  # noqa: F401
     from sqlalchemy import insert
 
+    import app.model_registry  # noqa: F401
     from app.db import Base, get_engine, session_scope
     from app.deals.models import Deal, DealStageEvent
     from app.sop import service as sop_service
