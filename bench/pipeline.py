@@ -20,6 +20,8 @@ back one stage, then advanced again, as CRM histories show) until --events is re
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
 import platform
 import random
@@ -45,6 +47,7 @@ PROCESS_FILE = REPO / "sop_definitions" / "project-sales-8-stage.zh.yaml"
 TEAMS, REPS_PER_TEAM, ACCOUNTS = 50, 10, 20_000
 ADVANCE_P = 0.8  # chance a deal goes on to the next stage (the funnel narrows 20 % per stage)
 CHUNK = 20_000
+PROCESS_ID = "project-sales-8-stage"
 
 
 # ---------------------------------------------------------------- machine
@@ -79,23 +82,23 @@ def generate(*, n_deals: int, n_events: int, stages: list[Any], now: datetime, s
     """Deals spread over two years with a narrowing funnel; histories padded with rework to n_events."""
     rng = random.Random(seed)
     created = now - timedelta(days=800)
-    users = [dict(id=1, email="admin@bench.test", name="Admin", role="admin", is_active=True,
-                  created_at=created, updated_at=created)]
+    users = [{"id": 1, "email": "admin@bench.test", "name": "Admin", "role": "admin", "is_active": True,
+              "created_at": created, "updated_at": created}]
     memberships: list[dict[str, Any]] = []
     reps: list[tuple[int, int]] = []  # (rep id, team id)
     for team in range(1, TEAMS + 1):
         manager = len(users) + 1
-        users.append(dict(id=manager, email=f"m{team}@bench.test", name=f"Manager {team}", role="manager",
-                          is_active=True, created_at=created, updated_at=created))
-        memberships.append(dict(user_id=manager, team_id=team, relation="manager"))
+        users.append({"id": manager, "email": f"m{team}@bench.test", "name": f"Manager {team}", "role": "manager",
+                      "is_active": True, "created_at": created, "updated_at": created})
+        memberships.append({"user_id": manager, "team_id": team, "relation": "manager"})
         for _ in range(REPS_PER_TEAM):
             rep = len(users) + 1
-            users.append(dict(id=rep, email=f"r{rep}@bench.test", name=f"Rep {rep}", role="rep",
-                              is_active=True, created_at=created, updated_at=created))
-            memberships.append(dict(user_id=rep, team_id=team, relation="member"))
+            users.append({"id": rep, "email": f"r{rep}@bench.test", "name": f"Rep {rep}", "role": "rep",
+                          "is_active": True, "created_at": created, "updated_at": created})
+            memberships.append({"user_id": rep, "team_id": team, "relation": "member"})
             reps.append((rep, team))
-    accounts = [dict(id=i, name=f"Account {i}", team_id=1 + i % TEAMS, industry="", address="",
-                     created_at=created, updated_at=created) for i in range(1, ACCOUNTS + 1)]
+    accounts = [{"id": i, "name": f"Account {i}", "team_id": 1 + i % TEAMS, "industry": "", "address": "",
+                     "created_at": created, "updated_at": created} for i in range(1, ACCOUNTS + 1)]
     paths = []
     for _ in range(n_deals):
         reach = 0
@@ -122,32 +125,32 @@ def generate(*, n_deals: int, n_events: int, stages: list[Any], now: datetime, s
         span = sum(stays[: len(path) if closes else -1], timedelta())
         at = now - span - timedelta(days=rng.uniform(0, max(1.0, 730 - span.days)))
         opened = at
-        events.append(dict(deal_id=deal_id, kind="created", from_stage=None, to_stage=stages[0].id, by_id=rep,
-                           at=at, reason=""))
+        events.append(_event(deal_id, "created", None, stages[0].id, rep, at))
         for prev, cur, stay in zip(path, path[1:], stays):
             at += stay
-            events.append(dict(deal_id=deal_id, kind="advanced", from_stage=stages[prev].id, to_stage=stages[cur].id,
-                               by_id=rep, at=at, reason=""))
+            events.append(_event(deal_id, "advanced", stages[prev].id, stages[cur].id, rep, at))
         entered = at
         closed_at = None
         if closes:
             closed_at = at + stays[-1]
-            events.append(dict(deal_id=deal_id, kind=status, from_stage=stages[path[-1]].id, to_stage=None,
-                               by_id=rep, at=closed_at, reason=""))
+            events.append(_event(deal_id, status, stages[path[-1]].id, None, rep, closed_at))
         close_day = (closed_at or now + timedelta(days=rng.uniform(-30, 365))).date()
-        deals.append(dict(
-            id=deal_id, external_ref=f"B-{deal_id}", name=f"Deal {deal_id}", account_id=1 + deal_id % ACCOUNTS,
-            owner_id=rep, team_id=team, process_id=PROCESS_ID, process_version=1, stage_id=stages[path[-1]].id,
-            stage_entered_at=entered, amount_minor=rng.randrange(10_000, 2_000_000) * 100,
-            currency="CNY" if rng.random() < 0.95 else "USD", expected_close_date=close_day, status=status,
-            close_reason="bench" if closes else None, closed_at=closed_at, source="other", opened_at=opened,
-            feedback={}, need_confirmed=False, budget_confirmed=False, signer_confirmed=False, effective_at=None,
-            existing_account=deal_id % 5 == 0, last_activity_at=closed_at or entered,
-            created_at=opened, updated_at=closed_at or entered))
+        deals.append({
+            "id": deal_id, "external_ref": f"B-{deal_id}", "name": f"Deal {deal_id}", "account_id": 1 + deal_id % ACCOUNTS,
+            "owner_id": rep, "team_id": team, "process_id": PROCESS_ID, "process_version": 1, "stage_id": stages[path[-1]].id,
+            "stage_entered_at": entered, "amount_minor": rng.randrange(10_000, 2_000_000) * 100,
+            "currency": "CNY" if rng.random() < 0.95 else "USD", "expected_close_date": close_day, "status": status,
+            "close_reason": "bench" if closes else None, "closed_at": closed_at, "source": "other", "opened_at": opened,
+            "feedback": {}, "need_confirmed": False, "budget_confirmed": False, "signer_confirmed": False, "effective_at": None,
+            "existing_account": deal_id % 5 == 0, "last_activity_at": closed_at or entered,
+            "created_at": opened, "updated_at": closed_at or entered})
     return Data(users, memberships, accounts, deals, events)
 
 
-PROCESS_ID = "project-sales-8-stage"
+def _event(deal_id: int, kind: str, from_stage: str | None, to_stage: str | None, by: int,
+           at: datetime) -> dict[str, Any]:
+    return {"deal_id": deal_id, "kind": kind, "from_stage": from_stage, "to_stage": to_stage, "by_id": by,
+            "at": at, "reason": ""}
 
 
 # ---------------------------------------------------------------- databases
@@ -209,7 +212,7 @@ def load(db: Database, data: Data) -> None:
     from app.deals.models import Account
 
     now = data.users[0]["created_at"]
-    small = [(Team, [dict(id=t, name=f"Team {t}", default_sops={}, redaction={}, created_at=now, updated_at=now)
+    small = [(Team, [{"id": t, "name": f"Team {t}", "default_sops": {}, "redaction": {}, "created_at": now, "updated_at": now}
                      for t in range(1, TEAMS + 1)]),
              (User, data.users), (TeamMembership, data.memberships), (Account, data.accounts)]
     with engine.begin() as conn:
@@ -238,15 +241,12 @@ def load(db: Database, data: Data) -> None:
 
 
 def _copy(engine: Any, table: str, rows: list[dict[str, Any]]) -> None:
-    import json
-
     columns = list(rows[0])
     raw = engine.raw_connection()
     try:
-        with raw.driver_connection.cursor() as cur:
-            with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row([json.dumps(v) if isinstance(v, dict) else v for v in row.values()])
+        with raw.driver_connection.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([json.dumps(v) if isinstance(v, dict) else v for v in row.values()])
         raw.driver_connection.commit()
     finally:
         raw.close()
@@ -335,8 +335,10 @@ def measure(name: str, url: str, run: Callable[[], Any], repeat: int, summarize:
         start = time.perf_counter()
         run()
         times.append((time.perf_counter() - start) * 1000)
+    # The digest of the whole answer shows whether two runs (two implementations) agree to the last digit.
+    digest = hashlib.sha256(json.dumps(result, sort_keys=True).encode()).hexdigest()[:12]
     return Timing(name, statistics.median(times), min(times), len(statements), plan_indexes(url, statements),
-                  summarize(result))
+                  f"{summarize(result)}; answer sha256 {digest}")
 
 
 def summaries() -> dict[str, Callable[[Any], str]]:
@@ -408,10 +410,10 @@ def bench(kind: str, args: argparse.Namespace, stages: list[Any], now: datetime)
         print(f"baseline (count of events joined to deals, best of 3): {baseline(db.url):.1f} ms")
         period = quarter(now.date())
         calls = {
-            "funnel": dict(process_id=PROCESS_ID, period=period),
-            "conversion": dict(process_id=PROCESS_ID),
-            "forecast": dict(process_id=PROCESS_ID, period=period),
-            "velocity": dict(process_id=PROCESS_ID),
+            "funnel": {"process_id": PROCESS_ID, "period": period},
+            "conversion": {"process_id": PROCESS_ID},
+            "forecast": {"process_id": PROCESS_ID, "period": period},
+            "velocity": {"process_id": PROCESS_ID},
         }
         team_user = 2  # manager of team 1: the same calls scoped to one team of 50
         print(f"{'analytic':<11}{'scope':<22}{'median ms':>10}{'best ms':>9}{'stmts':>6}  indexes in the plans / result")
