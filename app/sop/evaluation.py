@@ -16,6 +16,7 @@ Evaluation protocol (bench/bench_match.py prints it with every run):
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -307,4 +308,233 @@ def found_deviations(
     cmp = compare_path(result, sop, call.utterances, stage_ids=stages)
     return LabelledDeviations(
         tuple(m.step_id for m in cmp.missed), tuple(o.step_id for o in cmp.out_of_order)
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Full-call evaluation (`talktrack eval sop`): per-step P/R/F1, off-SOP, deviations, bootstrap CIs
+
+
+@dataclass(frozen=True)
+class CallOutcome:
+    """Gold and predicted labels (step ids, None = off-SOP) and deviations of one call."""
+
+    call_id: str
+    sop_id: str
+    gold: tuple[str | None, ...]
+    pred: tuple[str | None, ...]
+    gold_deviations: LabelledDeviations
+    found_deviations: LabelledDeviations
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A point value with a 95% bootstrap interval over calls; None where undefined (0/0)."""
+
+    value: float | None
+    low: float | None
+    high: float | None
+
+    def __str__(self) -> str:
+        if self.value is None:
+            return "n/a"
+        return f"{self.value:.3f} [{self.low:.3f}, {self.high:.3f}]"
+
+
+@dataclass(frozen=True)
+class StepScore:
+    """Precision/recall/F1 of one step's utterance labels; support = gold utterances."""
+
+    step_id: str
+    support: int
+    predicted: int
+    precision: Estimate
+    recall: Estimate
+    f1: Estimate
+
+
+@dataclass(frozen=True)
+class DetectionScore:
+    """Precision/recall of one kind of deviation (step ids per call), with summed counts."""
+
+    precision: Estimate
+    recall: Estimate
+    true_positives: int
+    false_positives: int
+    false_negatives: int
+
+
+@dataclass(frozen=True)
+class SopEvalReport:
+    """Everything `talktrack eval sop` reports for a set of calls."""
+
+    sop_ids: tuple[str, ...]
+    n_calls: int
+    n_utterances: int
+    n_boot: int
+    accuracy: Estimate
+    macro_f1: Estimate
+    off_sop_precision: Estimate
+    off_sop_recall: Estimate
+    steps: tuple[StepScore, ...]
+    missed: DetectionScore
+    out_of_order: DetectionScore
+    calls: tuple[CallOutcome, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+def match_outcomes(
+    calls: Sequence[EvalCall],
+    sop: SopDefinition,
+    embedder: Any,
+    *,
+    labelled_scope: bool = False,
+) -> list[CallOutcome]:
+    """Match every call against `sop` with `embedder` and pair the result with the labels."""
+    from app.sop.matcher import build_sop_index, match_call
+
+    index = build_sop_index(sop, embedder)
+    out = []
+    for call in calls:
+        vectors = embedder.embed([u.text for u in call.utterances], kind="query")
+        result = match_call(call.utterances, index, utterance_vectors=vectors)
+        if call.deviations is None:
+            raise ValueError(f"{call.id}: no labelled deviations; add a `deviations` field")
+        out.append(
+            CallOutcome(
+                call.id,
+                sop.id,
+                tuple(call.gold),
+                tuple(lab.step_id for lab in result.labels),
+                call.deviations,
+                found_deviations(result, sop, call, labelled_scope=labelled_scope),
+            )
+        )
+    return out
+
+
+def _call_counts(o: CallOutcome, classes: dict[str, int], prefix: str) -> np.ndarray:
+    """One row of sufficient statistics: per class (tp, fp, fn), then correct, total, deviations."""
+    k = len(classes)
+    row = np.zeros(3 * k + 8)
+    key = lambda s: OFF_SOP if s is None else prefix + s
+    for g, p in zip(o.gold, o.pred, strict=True):
+        if g == p:
+            row[3 * classes[key(g)]] += 1
+            row[3 * k] += 1
+        else:
+            row[3 * classes[key(p)] + 1] += 1
+            row[3 * classes[key(g)] + 2] += 1
+    row[3 * k + 1] = len(o.gold)
+    for j, name in enumerate(("missed", "out_of_order")):
+        gold, found = set(getattr(o.gold_deviations, name)), set(getattr(o.found_deviations, name))
+        row[3 * k + 2 + 3 * j : 3 * k + 5 + 3 * j] = (
+            len(gold & found),
+            len(found - gold),
+            len(gold - found),
+        )
+    return row
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
+
+
+def _stats(s: np.ndarray, k: int, step_cols: np.ndarray) -> dict[str, np.ndarray]:
+    """All metrics from summed counts `s` (shape (..., 3k+8)); NaN where undefined."""
+    tp, fp, fn = s[..., 0 : 3 * k : 3], s[..., 1 : 3 * k : 3], s[..., 2 : 3 * k : 3]
+    prec, rec = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
+    f1 = _ratio(2 * tp, 2 * tp + fp + fn)
+    steps_f1 = f1[..., step_cols]
+    with warnings.catch_warnings():  # a bootstrap sample may hold no step at all: NaN, not a warning
+        warnings.simplefilter("ignore", RuntimeWarning)
+        macro = np.nanmean(steps_f1, axis=-1)  # steps seen in gold or prediction (as evaluate())
+    d = s[..., 3 * k + 2 :]
+    return {
+        "precision": prec,
+        "recall": rec,
+        "f1": f1,
+        "accuracy": _ratio(s[..., 3 * k], s[..., 3 * k + 1]),
+        "macro_f1": macro,
+        "missed_precision": _ratio(d[..., 0], d[..., 0] + d[..., 1]),
+        "missed_recall": _ratio(d[..., 0], d[..., 0] + d[..., 2]),
+        "ooo_precision": _ratio(d[..., 3], d[..., 3] + d[..., 4]),
+        "ooo_recall": _ratio(d[..., 3], d[..., 3] + d[..., 5]),
+    }
+
+
+def _estimate(point: float, samples: np.ndarray) -> Estimate:
+    if np.isnan(point):
+        return Estimate(None, None, None)
+    ok = samples[~np.isnan(samples)]
+    lo, hi = np.percentile(ok, [2.5, 97.5]) if ok.size else (point, point)
+    return Estimate(round(float(point), 4), round(float(lo), 4), round(float(hi), 4))
+
+
+def sop_eval_report(
+    outcomes: Sequence[CallOutcome],
+    step_ids: Sequence[str],
+    *,
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> SopEvalReport:
+    """Per-step P/R/F1, macro-F1, accuracy, off-SOP P/R and deviation detection P/R, with CIs.
+
+    `step_ids`: the SOP's steps in order (`sop-id/step` when several SOPs are pooled). Metrics are
+    computed from counts summed over calls; the 95% interval resamples whole calls `n_boot`
+    times. Macro-F1 averages F1 over the steps that occur in the gold or predicted labels (the
+    definition of `evaluate`); off-SOP is scored on its own. Deviations compare, per call, the
+    sets of step ids reported missed / out of order with the labelled ones.
+    """
+    if not outcomes:
+        raise ValueError("no calls to evaluate")
+    pooled = len({o.sop_id for o in outcomes}) > 1
+    classes = {s: i for i, s in enumerate([*step_ids, OFF_SOP])}
+    k = len(classes)
+    rows = np.stack(
+        [_call_counts(o, classes, f"{o.sop_id}/" if pooled else "") for o in outcomes]
+    )
+    total = rows.sum(axis=0)
+    step_cols = np.arange(k - 1)
+    point = _stats(total, k, step_cols)
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(outcomes), size=(n_boot, len(outcomes)))
+    weights = np.stack([np.bincount(p, minlength=len(outcomes)) for p in picks])
+    boot = _stats(weights @ rows, k, step_cols)
+
+    def est(name: str, col: int | None = None) -> Estimate:
+        if col is None:
+            return _estimate(float(point[name]), boot[name])
+        return _estimate(float(point[name][col]), boot[name][:, col])
+
+    steps = tuple(
+        StepScore(
+            sid,
+            int(total[3 * i] + total[3 * i + 2]),
+            int(total[3 * i] + total[3 * i + 1]),
+            est("precision", i),
+            est("recall", i),
+            est("f1", i),
+        )
+        for sid, i in list(classes.items())[:-1]
+    )
+    off = k - 1
+    d = total[3 * k + 2 :].astype(int)
+    return SopEvalReport(
+        sop_ids=tuple(dict.fromkeys(o.sop_id for o in outcomes)),
+        n_calls=len(outcomes),
+        n_utterances=int(total[3 * k + 1]),
+        n_boot=n_boot,
+        accuracy=est("accuracy"),
+        macro_f1=est("macro_f1"),
+        off_sop_precision=est("precision", off),
+        off_sop_recall=est("recall", off),
+        steps=steps,
+        missed=DetectionScore(est("missed_precision"), est("missed_recall"), *map(int, d[0:3])),
+        out_of_order=DetectionScore(est("ooo_precision"), est("ooo_recall"), *map(int, d[3:6])),
+        calls=tuple(outcomes),
     )
