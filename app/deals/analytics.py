@@ -14,10 +14,17 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
+from app.deals import history_sql
 from app.deals import process as process_service
 from app.deals import service as deals_service
 from app.deals.exceptions import InvalidDealInput, NotAllowed
-from app.deals.models import CENTS, Deal, DealStageEvent, DealStatus, EventKind, SalesTarget, TargetMetric
+from app.deals.models import (
+    CENTS,
+    Deal,
+    DealStatus,
+    SalesTarget,
+    TargetMetric,
+)
 from app.deals.periods import Period, parse_period
 from app.deals.schemas import TargetIn
 from app.sop.schema import SopDefinition
@@ -176,9 +183,12 @@ def _next_target(*, session: Session, scope: Scope) -> tuple[str | None, Decimal
 
 def _average_deal(*, session: Session, user: User, scope: Scope) -> Decimal | None:
     """Average amount of won deals in scope, else of open deals (the best guess of a future win)."""
+    rows = session.execute(select(Deal.status, func.count(), func.sum(Deal.amount_minor))
+                           .where(*_conditions(user, scope), Deal.status.in_([DealStatus.won, DealStatus.open]))
+                           .group_by(Deal.status)).all()
+    found = {status: (n, total) for status, n, total in rows}
     for status in (DealStatus.won, DealStatus.open):
-        n, total = session.execute(select(func.count(), func.sum(Deal.amount_minor))
-                                   .where(*_conditions(user, scope), Deal.status == status)).one()
+        n, total = found.get(status, (0, 0))
         if n:
             return _money(Decimal(int(total or 0)) / n)
     return None
@@ -292,22 +302,13 @@ def _cohort(user: User, scope: Scope) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def _stage_counts(session: Session, conditions: list[ColumnElement[bool]], column: Any,
-                  *extra: ColumnElement[bool]) -> dict[str, int]:
-    rows = session.execute(select(column, func.count(func.distinct(DealStageEvent.deal_id)))
-                           .join(Deal, Deal.id == DealStageEvent.deal_id)
-                           .where(*conditions, *extra).group_by(column)).all()
-    return {stage: n for stage, n in rows if stage}
-
-
 def conversion(*, session: Session, user: User, scope: Scope, min_sample: int = 5) -> Conversion:
     """Conversion between consecutive stages (and last stage → won); the lowest rate with at least
     min_sample entries is flagged as the weakest transition."""
-    conditions = _cohort(user, scope)
-    entered = _stage_counts(session, conditions, DealStageEvent.to_stage)
-    advanced = _stage_counts(session, conditions, DealStageEvent.from_stage,
-                             DealStageEvent.kind.in_([EventKind.advanced, EventKind.won]))
     ids = [s.id for s in scope.process.stages]
+    reach = history_sql.stage_reach(session=session, conditions=_cohort(user, scope), stage_ids=ids)
+    entered = {stage_id: reach.entered_total(stage_id) for stage_id in reach.entered}
+    advanced = reach.left
     pairs = list(zip(ids, ids[1:] + [process_service.WON]))
     rates = {a: (advanced.get(a, 0) / entered[a]) if entered.get(a) else None for a, _ in pairs}
     eligible = {a: r for a, r in rates.items() if r is not None and entered.get(a, 0) >= min_sample}
@@ -346,44 +347,24 @@ class Velocity:
 def velocity(*, session: Session, user: User, scope: Scope, now: datetime | None = None) -> Velocity:
     """Observed win rate per stage next to the configured probability, dwell time and sales cycle."""
     conditions = _cohort(user, scope)
-    status_rows = session.execute(
-        select(DealStageEvent.to_stage, Deal.status, func.count(func.distinct(Deal.id)))
-        .join(Deal, Deal.id == DealStageEvent.deal_id).where(*conditions)
-        .group_by(DealStageEvent.to_stage, Deal.status)).all()
-    by_stage: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for stage_id, status, n in status_rows:
-        if stage_id:
-            by_stage[stage_id][status] = n
-    dwell = _dwell(session=session, conditions=conditions)
-    stages = [_stage_velocity(stage, by_stage.get(stage.id, {}), dwell.get(stage.id, [])) for stage in scope.process.stages]
+    reach = history_sql.stage_reach(session=session, conditions=conditions, stage_ids=[s.id for s in scope.process.stages])
+    dwell = history_sql.stays(session=session, conditions=conditions)
+    stages = [_stage_velocity(stage, reach.entered.get(stage.id, {}), dwell.count.get(stage.id, 0),
+                              dwell.average_days(stage.id)) for stage in scope.process.stages]
     cycle, sample = average_cycle(session=session, conditions=conditions)
     return Velocity(scope.process.id, stages, cycle, sample)
 
 
-def _stage_velocity(stage: Any, counts: dict[str, int], stays: list[float]) -> StageVelocity:
+def _stage_velocity(stage: Any, counts: dict[str, int], stays: int, average_dwell: float | None) -> StageVelocity:
     won, lost = counts.get(DealStatus.won, 0), counts.get(DealStatus.lost, 0)
     ever = sum(counts.values())
     rate = won / (won + lost) if won + lost else None
     return StageVelocity(
         stage.id, process_service.probability(stage), ever, won, lost, rate,
         f"won / (won + lost) among deals ever in the stage = {won} / {won + lost}", stage.expected_days,
-        round(sum(stays) / len(stays), 2) if stays else None, len(stays))
-
-
-def _dwell(*, session: Session, conditions: list[ColumnElement[bool]]) -> dict[str, list[float]]:
-    rows = session.execute(select(DealStageEvent.deal_id, DealStageEvent.to_stage, DealStageEvent.at)
-                           .join(Deal, Deal.id == DealStageEvent.deal_id).where(*conditions)
-                           .order_by(DealStageEvent.deal_id, DealStageEvent.at, DealStageEvent.id)).all()
-    stays: dict[str, list[float]] = defaultdict(list)
-    for (deal_a, stage, at), (deal_b, _next_stage, next_at) in zip(rows, rows[1:]):
-        if deal_a == deal_b and stage:
-            stays[stage].append((deals_service.aware(next_at) - deals_service.aware(at)).total_seconds() / 86400)
-    return stays
+        average_dwell, stays)
 
 
 def average_cycle(*, session: Session, conditions: list[ColumnElement[bool]]) -> tuple[float | None, int]:
     """Average days from opening to winning over won deals in scope."""
-    rows = session.execute(select(Deal.opened_at, Deal.closed_at)
-                           .where(*conditions, Deal.status == DealStatus.won, Deal.closed_at.is_not(None))).all()
-    days = [(deals_service.aware(c) - deals_service.aware(o)).total_seconds() / 86400 for o, c in rows]
-    return (round(sum(days) / len(days), 2) if days else None), len(days)
+    return history_sql.average_cycle(session=session, conditions=conditions)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from app.calls.models import Call
@@ -17,7 +17,15 @@ from app.deals import analytics
 from app.deals import process as process_service
 from app.deals import service as deals_service
 from app.deals.exceptions import NotAllowed
-from app.deals.models import Deal, DealActivity, DealIntent, DealStageEvent, DealStatus, TargetMetric
+from app.deals.models import (
+    Deal,
+    DealActivity,
+    DealCall,
+    DealIntent,
+    DealStageEvent,
+    DealStatus,
+    TargetMetric,
+)
 from app.deals.periods import Period, parse_period, week_of
 from app.users import service as users_service
 from app.users.exceptions import UserNotFound
@@ -69,6 +77,32 @@ def last_progress(session: Session, deal: Deal) -> datetime:
     return max(times)
 
 
+def _call_time() -> ColumnElement[datetime]:
+    return func.coalesce(Call.occurred_at, Call.created_at)
+
+
+def _deal_calls(deal_ids: Select[tuple[int]]) -> Select[tuple[int, int]]:
+    """(deal id, call id) for the deals' calls: linked explicitly, or carrying the deal's external id while unlinked
+    (the set form of deals_service.deal_calls_filter)."""
+    linked = select(DealCall.deal_id, DealCall.call_id).where(DealCall.deal_id.in_(deal_ids))
+    by_ref = (select(Deal.id, Call.id).join(Call, Call.external_deal_id == Deal.external_ref)
+              .where(Deal.id.in_(deal_ids), Deal.external_ref.is_not(None), ~Call.id.in_(select(DealCall.call_id))))
+    return linked.union_all(by_ref)
+
+
+def _latest_call_at(session: Session, deal_ids: Select[tuple[int]]) -> dict[int, datetime]:
+    pairs = _deal_calls(deal_ids).subquery()
+    rows = session.execute(select(pairs.c.deal_id, func.max(_call_time())).join(Call, Call.id == pairs.c.call_id)
+                           .group_by(pairs.c.deal_id)).all()
+    return {deal_id: aware(at) for deal_id, at in rows if at is not None}
+
+
+def _latest_intent_at(session: Session, deal_ids: Select[tuple[int]]) -> dict[int, datetime]:
+    rows = session.execute(select(DealIntent.deal_id, func.max(DealIntent.at))
+                           .where(DealIntent.deal_id.in_(deal_ids)).group_by(DealIntent.deal_id)).all()
+    return {deal_id: aware(at) for deal_id, at in rows if at is not None}
+
+
 # ---------------------------------------------------------------- 1: weekly review
 
 
@@ -98,27 +132,43 @@ def weekly_review(*, session: Session, rep: User, week: Period | None = None, no
     """Every open deal of the rep with what happened in the week, for the 1:1 review."""
     now = now or utcnow()
     week = week or week_of(now.date())
-    items = [_review_item(session, deal, week, now) for deal in _open_deals(session, rep)]
+    deals = _open_deals(session, rep)
+    ids = select(Deal.id).where(Deal.owner_id == rep.id, Deal.status == DealStatus.open)
+    in_week = lambda at: week.start_at <= aware(at) < week.end_at
+    calls: dict[int, list[tuple[int, datetime]]] = defaultdict(list)
+    pairs = _deal_calls(ids).subquery()
+    for deal_id, call_id, at in session.execute(select(pairs.c.deal_id, Call.id, _call_time())
+                                                .join(Call, Call.id == pairs.c.call_id).order_by(Call.id)):
+        calls[deal_id].append((call_id, aware(at)))
+    changes: dict[int, list[str]] = defaultdict(list)
+    for e in session.scalars(select(DealStageEvent).where(DealStageEvent.deal_id.in_(ids))
+                             .order_by(DealStageEvent.deal_id, DealStageEvent.id)):
+        if in_week(e.at):
+            changes[e.deal_id].append(f"{e.kind}: {e.from_stage or '-'} → {e.to_stage or '-'}")
+    activities: dict[int, list[str]] = defaultdict(list)
+    for deal_id, kind, at in session.execute(select(DealActivity.deal_id, DealActivity.kind, DealActivity.at)
+                                             .where(DealActivity.deal_id.in_(ids)).order_by(DealActivity.id)):
+        if in_week(at) and kind != "call":
+            activities[deal_id].append(kind)
+    intents = _latest_intent_at(session, ids)
+    items = []
+    for deal in deals:
+        last = max([aware(deal.last_activity_at), aware(deal.opened_at)] + [at for _id, at in calls[deal.id]])
+        flags = _flag_names(now, last, _progress(deal, intents.get(deal.id)))
+        items.append(ReviewItem(deal.id, deal.name, deal.stage_id, [c for c, at in calls[deal.id] if in_week(at)],
+                                changes[deal.id], activities[deal.id], last, (now - last).days, flags))
     return WeeklyReview(rep.id, week.label, items)
 
 
-def _review_item(session: Session, deal: Deal, week: Period, now: datetime) -> ReviewItem:
-    in_week = lambda at: week.start_at <= aware(at) < week.end_at
-    calls = [c.id for c in _calls(session, deal) if in_week(_call_at(c))]
-    events = session.scalars(select(DealStageEvent).where(DealStageEvent.deal_id == deal.id)).all()
-    changes = [f"{e.kind}: {e.from_stage or '-'} → {e.to_stage or '-'}" for e in events if in_week(e.at)]
-    acts = session.scalars(select(DealActivity).where(DealActivity.deal_id == deal.id)).all()
-    activities = [a.kind for a in acts if in_week(a.at) and a.kind != "call"]
-    last = last_followup(session, deal)
-    return ReviewItem(deal.id, deal.name, deal.stage_id, calls, changes, activities, last,
-                      (now - last).days, _flags(session, deal, now, last))
+def _progress(deal: Deal, intent_at: datetime | None) -> datetime:
+    return max([aware(deal.stage_entered_at)] + ([intent_at] if intent_at else []))
 
 
-def _flags(session: Session, deal: Deal, now: datetime, last: datetime) -> list[str]:
+def _flag_names(now: datetime, last: datetime, progress: datetime) -> list[str]:
     flags = []
     if now - last >= timedelta(days=FOLLOW_UP_DAYS):
         flags.append(f"no_followup_{FOLLOW_UP_DAYS}d")
-    if now - last_progress(session, deal) >= timedelta(days=PROGRESS_DAYS):
+    if now - progress >= timedelta(days=PROGRESS_DAYS):
         flags.append("intent_required")
     return flags
 
@@ -151,15 +201,21 @@ def board(*, session: Session, user: User, rep_id: int | None = None, now: datet
     query = select(Deal).where(deals_service.visible_filter(user), Deal.status == DealStatus.open)
     if rep_id is not None:
         query = query.where(Deal.owner_id == check_rep(session=session, user=user, rep_id=rep_id).id)
+    ids = query.with_only_columns(Deal.id)
+    calls, intents = _latest_call_at(session, ids), _latest_intent_at(session, ids)
     stale, judge = [], []
-    for deal in session.scalars(query.order_by(Deal.id)):
-        last, progress = last_followup(session, deal), last_progress(session, deal)
+    rows = session.execute(query.with_only_columns(Deal.id, Deal.name, Deal.owner_id, Deal.stage_id,
+                                                   Deal.last_activity_at, Deal.opened_at, Deal.stage_entered_at)
+                           .order_by(Deal.id)).all()
+    for deal_id, name, owner_id, stage_id, last_activity_at, opened_at, stage_entered_at in rows:
+        last = max([aware(last_activity_at), aware(opened_at)] + ([calls[deal_id]] if deal_id in calls else []))
+        progress = max([aware(stage_entered_at)] + ([intents[deal_id]] if deal_id in intents else []))
         if now - last >= timedelta(days=FOLLOW_UP_DAYS):
-            stale.append(FlaggedDeal(deal.id, deal.name, deal.owner_id, deal.stage_id, last, (now - last).days,
+            stale.append(FlaggedDeal(deal_id, name, owner_id, stage_id, last, (now - last).days,
                                      f"last touch {last:%Y-%m-%d}, {(now - last).days} days ago"))
         if now - progress >= timedelta(days=PROGRESS_DAYS):
-            judge.append(FlaggedDeal(deal.id, deal.name, deal.owner_id, deal.stage_id, progress, (now - progress).days,
-                                     f"in stage {deal.stage_id} without progress since {progress:%Y-%m-%d}; "
+            judge.append(FlaggedDeal(deal_id, name, owner_id, stage_id, progress, (now - progress).days,
+                                     f"in stage {stage_id} without progress since {progress:%Y-%m-%d}; "
                                      "record POST /api/v1/deals/{id}/intent"))
     return Board(stale, judge)
 
@@ -181,21 +237,25 @@ def reminders(*, session: Session, user: User, now: datetime | None = None) -> l
     """Open deals past their stage's expected_days or past the process's average sales cycle."""
     now = now or utcnow()
     found: list[Reminder] = []
-    cycles: dict[str, float | None] = {}
-    for deal in session.scalars(select(Deal).where(deals_service.visible_filter(user), Deal.status == DealStatus.open)
-                                .order_by(Deal.id)):
-        process, _ = process_service.get_process(session=session, process_id=deal.process_id, version=deal.process_version)
-        stage = process_service.match_stage(process, deal.stage_id)
-        in_stage = (now - aware(deal.stage_entered_at)).total_seconds() / 86400
+    visible = [deals_service.visible_filter(user), Deal.status == DealStatus.open]
+    # One process load and one average cycle per (process, version) in use, not per deal.
+    processes = {(pid, ver): process_service.get_process(session=session, process_id=pid, version=ver)[0]
+                 for pid, ver in session.execute(select(Deal.process_id, Deal.process_version)
+                                                 .where(*visible).distinct()).all()}
+    cycles = {pid: analytics.average_cycle(session=session, conditions=[deals_service.visible_filter(user),
+                                                                        Deal.process_id == pid])[0]
+              for pid in {pid for pid, _ver in processes}}
+    rows = session.execute(select(Deal.id, Deal.owner_id, Deal.process_id, Deal.process_version, Deal.stage_id,
+                                  Deal.stage_entered_at, Deal.opened_at).where(*visible).order_by(Deal.id)).all()
+    for deal_id, owner_id, process_id, version, stage_id, entered_at, opened_at in rows:
+        stage = process_service.match_stage(processes[(process_id, version)], stage_id)
+        in_stage = (now - aware(entered_at)).total_seconds() / 86400
         if stage and stage.expected_days is not None and in_stage > stage.expected_days:
-            found.append(Reminder(deal.id, deal.owner_id, "stage_overdue", round(in_stage, 1), stage.expected_days,
+            found.append(Reminder(deal_id, owner_id, "stage_overdue", round(in_stage, 1), stage.expected_days,
                                   f"{in_stage:.1f} days in {stage.id} > expected {stage.expected_days:g}"))
-        if deal.process_id not in cycles:
-            cycles[deal.process_id], _n = analytics.average_cycle(
-                session=session, conditions=[deals_service.visible_filter(user), Deal.process_id == deal.process_id])
-        cycle, age = cycles[deal.process_id], (now - aware(deal.opened_at)).total_seconds() / 86400
+        cycle, age = cycles[process_id], (now - aware(opened_at)).total_seconds() / 86400
         if cycle is not None and age > cycle:
-            found.append(Reminder(deal.id, deal.owner_id, "cycle_overdue", round(age, 1), cycle,
+            found.append(Reminder(deal_id, owner_id, "cycle_overdue", round(age, 1), cycle,
                                   f"open {age:.1f} days > average won cycle {cycle:g} days"))
     return found
 
@@ -261,12 +321,20 @@ class ActivityMix:
 def activity_mix(*, session: Session, rep: User, period: Period, target_new_share: float = DEFAULT_NEW_SHARE) -> ActivityMix:
     """Share of the rep's activity (calls, stage changes, feedback, notes) on new vs existing accounts."""
     counts = {True: 0, False: 0}
-    for deal in session.scalars(select(Deal).where(Deal.owner_id == rep.id)):
-        touches = [aware(e.at) for e in session.scalars(select(DealStageEvent).where(DealStageEvent.deal_id == deal.id))]
-        touches += [aware(a.at) for a in session.scalars(select(DealActivity).where(
-            DealActivity.deal_id == deal.id, DealActivity.kind != "call"))]
-        touches += [_call_at(c) for c in _calls(session, deal)]
-        counts[deal.existing_account] += sum(1 for t in touches if period.start_at <= t < period.end_at)
+    ids = select(Deal.id).where(Deal.owner_id == rep.id)
+    pairs = _deal_calls(ids).subquery()
+    in_period = lambda at: (at >= period.start_at) & (at < period.end_at)
+    touches = [
+        select(Deal.existing_account, func.count()).join(DealStageEvent, DealStageEvent.deal_id == Deal.id)
+        .where(Deal.owner_id == rep.id, in_period(DealStageEvent.at)),
+        select(Deal.existing_account, func.count()).join(DealActivity, DealActivity.deal_id == Deal.id)
+        .where(Deal.owner_id == rep.id, DealActivity.kind != "call", in_period(DealActivity.at)),
+        select(Deal.existing_account, func.count()).join(pairs, pairs.c.deal_id == Deal.id)
+        .join(Call, Call.id == pairs.c.call_id).where(in_period(_call_time())),
+    ]
+    for query in touches:
+        for existing_account, n in session.execute(query.group_by(Deal.existing_account)).all():
+            counts[bool(existing_account)] += n
     new, existing = counts[False], counts[True]
     share = new / (new + existing) if new + existing else None
     return ActivityMix(rep.id, period.label, new, existing, share, target_new_share,
