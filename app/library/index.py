@@ -21,14 +21,17 @@ serialises every operation: one writer and any number of reader threads per proc
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import math
 import os
 import threading
-from collections.abc import Iterable, Sequence
+import zipfile
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 # why: importing onnxruntime *after* usearch kills the process with a segfault (their bundled
@@ -47,10 +50,19 @@ RRF_K = 60
 CANDIDATE_DEPTH = 100
 BM25_K1 = 1.5
 BM25_B = 0.75
-FORMAT_VERSION = 1
+# Format 2: keywords.npz (forward index arrays). Format 1 (keywords.jsonl) is reported as
+# IndexCorruptError, so the service rebuilds it from the database.
+FORMAT_VERSION = 2
 MANIFEST_FILE = "manifest.json"
 VECTORS_FILE = "vectors.usearch"
-KEYWORDS_FILE = "keywords.jsonl"
+KEYWORDS_FILE = "keywords.npz"
+LEGACY_FILES = ("keywords.jsonl",)
+# Rows added since the last compaction get their own small postings ("delta"), rebuilt on
+# the next search after a write; past max(DELTA_MIN_ROWS, rows / DELTA_RATIO) of them (or as
+# many removed rows) everything is merged into the main postings again: a search after one
+# add costs O(delta), and a full re-sort is amortised over many adds.
+DELTA_MIN_ROWS = 4096
+DELTA_RATIO = 32
 # A filter leaving at most this many documents, or under 1/EXACT_FILTER_RATIO of the index,
 # is scored exactly: cheaper than an HNSW over-fetch deep enough to find k of them.
 EXACT_FILTER_MAX = 4096
@@ -109,26 +121,123 @@ def rrf_fuse(rankings: Sequence[Sequence[int]], *, rrf_k: int = RRF_K) -> list[t
     return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
 
 
-class _Bm25:
-    """BM25 over term-id arrays; the term-by-document table is rebuilt lazily after changes.
+class _Postings(NamedTuple):
+    """Term-major postings: rows and term frequencies of term t are [indptr[t], indptr[t+1])."""
 
-    Documents are stored as arrays of term ids (the vocabulary only grows), so a rebuild is a
-    few vectorised numpy passes: ~0.1 s at 100k short documents (bench/bench_search.py).
+    indptr: np.ndarray  # int64, one more than the number of terms it covers
+    rows: np.ndarray  # int32
+    tf: np.ndarray  # int32
+
+    @classmethod
+    def of(cls, rows: np.ndarray, terms: np.ndarray, tf: np.ndarray, n_terms: int) -> _Postings:
+        """Invert (row, term, tf) triples; a stable sort keeps each term's rows ascending."""
+        order = np.argsort(terms, kind="stable")
+        indptr = np.zeros(n_terms + 1, dtype=np.int64)
+        np.cumsum(np.bincount(terms, minlength=n_terms), out=indptr[1:])
+        return cls(indptr, rows[order].astype(np.int32), tf[order])
+
+    def of_term(self, term: int) -> tuple[np.ndarray, np.ndarray]:
+        if term + 1 >= len(self.indptr):
+            return _EMPTY_I32, _EMPTY_I32
+        lo, hi = self.indptr[term], self.indptr[term + 1]
+        return self.rows[lo:hi], self.tf[lo:hi]
+
+
+class _Chunk(NamedTuple):
+    """Forward index of consecutive rows from first_row: row r's distinct terms and their
+    frequencies are terms/tf[indptr[r - first_row]:indptr[r - first_row + 1]]."""
+
+    first_row: int
+    indptr: np.ndarray  # int64
+    terms: np.ndarray  # int32
+    tf: np.ndarray  # int32
+
+
+_EMPTY_I32 = np.zeros(0, dtype=np.int32)
+
+
+class _Bm25:
+    """Exact Okapi BM25 over an inverted index; a query touches only its terms' postings.
+
+    Documents live in rows (a row per add, never reused until compaction). Each row keeps its
+    distinct terms with frequencies (the forward index, for removal and saving); postings are
+    a large immutable main part plus a small delta for rows added since, rebuilt lazily. Live
+    document frequencies and the total length are kept exact on every add and remove, so the
+    idf and length normalisation are computed at query time and scores never go stale; removed
+    rows stay in the postings as tombstones, skipped at query time, until compaction drops
+    them. Not thread-safe: HybridIndex serialises access.
     """
 
     def __init__(self) -> None:
-        self.docs: dict[int, tuple[str, np.ndarray]] = {}
+        self.docs: dict[int, int] = {}  # document id -> row, live documents only
         self._vocab: dict[str, int] = {}
         self._terms: list[str] = []
-        self._dirty = True
+        self._lang_code: dict[str, int] = {}
+        self._lang_names: list[str] = []
+        self._row_id = np.zeros(0, dtype=np.int64)
+        self._row_len = np.zeros(0, dtype=np.int32)
+        self._row_lang = np.zeros(0, dtype=np.uint8)
+        self._live = np.zeros(0, dtype=bool)
+        self._rows = 0
+        self._dead = 0
+        self._chunks: list[_Chunk] = []
+        self._starts: list[int] = []  # first_row of each chunk, for bisect
+        self._df = np.zeros(0, dtype=np.int64)
+        self._total_len = 0
+        self._main = _Postings(np.zeros(1, np.int64), _EMPTY_I32, _EMPTY_I32)
+        self._main_rows = 0
+        self._delta: _Postings | None = None
+        self._scratch = np.zeros(0, dtype=np.float64)
+        self._marker = np.zeros(0, dtype=np.int64)
+        self._allowed = np.zeros(0, dtype=bool)
+
+    # ---- writing -------------------------------------------------------------------------
 
     def add(self, doc_id: int, lang: str, tokens: list[str]) -> None:
-        codes = np.fromiter((self._code(t) for t in tokens), np.int64, len(tokens))
-        self.docs[doc_id] = (lang, codes)
-        self._dirty = True
+        """Add or replace one document."""
+        self.add_many([doc_id], [lang], [tokens])
 
-    def tokens(self, doc_id: int) -> list[str]:
-        return [self._terms[code] for code in self.docs[doc_id][1].tolist()]
+    def add_many(self, ids: Sequence[int], langs: Sequence[str], tokens: Sequence[list[str]]) -> None:
+        """Add or replace documents (ids unique within the call), as one new chunk of rows."""
+        if not ids:
+            return
+        for doc_id in ids:
+            self.remove(doc_id)
+        codes = np.fromiter(
+            (self._code(t) for toks in tokens for t in toks), np.int64, sum(map(len, tokens))
+        )
+        lengths = np.fromiter(map(len, tokens), np.int64, len(tokens))
+        local = np.repeat(np.arange(len(ids), dtype=np.int64), lengths)
+        n_terms = len(self._terms)
+        keys, tf = np.unique(local * n_terms + codes, return_counts=True)
+        terms = (keys % n_terms).astype(np.int32) if n_terms else _EMPTY_I32
+        indptr = np.searchsorted(keys // max(n_terms, 1), np.arange(len(ids) + 1))
+        self._chunks.append(_Chunk(self._rows, indptr.astype(np.int64), terms, tf.astype(np.int32)))
+        self._starts.append(self._rows)
+        self._reserve(self._rows + len(ids))
+        rows = slice(self._rows, self._rows + len(ids))
+        self._row_id[rows] = ids
+        self._row_len[rows] = lengths
+        self._row_lang[rows] = [self._lang(lang) for lang in langs]
+        self._live[rows] = True
+        self.docs.update(zip(ids, range(self._rows, self._rows + len(ids)), strict=True))
+        self._rows += len(ids)
+        if len(self._df) < n_terms:
+            self._df = np.concatenate([self._df, np.zeros(n_terms - len(self._df), np.int64)])
+        self._df += np.bincount(terms, minlength=len(self._df))
+        self._total_len += int(lengths.sum())
+        self._delta = None
+
+    def remove(self, doc_id: int) -> None:
+        """Remove a document (unknown ids are ignored): exact statistics, tombstoned row."""
+        row = self.docs.pop(doc_id, None)
+        if row is None:
+            return
+        terms, _ = self._forward(row)
+        self._df[terms] -= 1
+        self._total_len -= int(self._row_len[row])
+        self._live[row] = False
+        self._dead += 1
 
     def _code(self, token: str) -> int:
         code = self._vocab.get(token)
@@ -137,41 +246,257 @@ class _Bm25:
             self._terms.append(token)
         return code
 
-    def remove(self, doc_id: int) -> None:
-        if self.docs.pop(doc_id, None) is not None:
-            self._dirty = True
+    def _lang(self, lang: str) -> int:
+        code = self._lang_code.get(lang)
+        if code is None:
+            if len(self._lang_names) >= 255:
+                raise SearchInputError("more than 255 distinct language codes in one index")
+            code = self._lang_code[lang] = len(self._lang_names)
+            self._lang_names.append(lang)
+        return code
 
-    def _build(self) -> None:
-        """Build a CSC-like table: rows sorted by (term, row) with their term frequencies."""
-        self._row_ids = np.fromiter(self.docs.keys(), dtype=np.int64, count=len(self.docs))
-        self.row_of = {doc_id: row for row, doc_id in enumerate(self.docs)}
-        coded = [codes for _, codes in self.docs.values()]
-        lengths = np.fromiter((len(c) for c in coded), dtype=np.int64, count=len(coded))
-        terms = np.concatenate(coded) if coded else np.zeros(0, np.int64)
-        rows = np.repeat(np.arange(len(coded), dtype=np.int64), lengths)
-        keys, tf = np.unique(terms * max(len(coded), 1) + rows, return_counts=True)
-        self._rows = keys % max(len(coded), 1)
-        self._tf = tf.astype(np.float64)
-        self._indptr = np.searchsorted(keys // max(len(coded), 1), np.arange(len(self._terms) + 1))
-        mean_length = float(lengths.mean()) if len(lengths) else 1.0
-        self._norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths / max(mean_length, 1e-9))
-        self._dirty = False
+    def _reserve(self, rows: int) -> None:
+        """Grow the per-row arrays geometrically, so adding one document stays cheap."""
+        if rows <= len(self._row_id):
+            return
+        size = max(rows, 2 * len(self._row_id), 1024)
+        for name in ("_row_id", "_row_len", "_row_lang", "_live"):
+            old = getattr(self, name)
+            new = np.zeros(size, dtype=old.dtype)
+            new[: len(old)] = old
+            setattr(self, name, new)
+
+    def _forward(self, row: int) -> tuple[np.ndarray, np.ndarray]:
+        """Distinct term codes of a row and their frequencies."""
+        chunk = self._chunks[bisect.bisect_right(self._starts, row) - 1]
+        lo, hi = chunk.indptr[row - chunk.first_row], chunk.indptr[row - chunk.first_row + 1]
+        return chunk.terms[lo:hi], chunk.tf[lo:hi]
+
+    # ---- postings ------------------------------------------------------------------------
+
+    def optimize(self) -> None:
+        """Bring the postings up to date now (a search does it lazily otherwise)."""
+        pending = self._rows - self._main_rows
+        if pending > max(DELTA_MIN_ROWS, self._main_rows // DELTA_RATIO) or (
+            self._dead > max(DELTA_MIN_ROWS, len(self.docs) // 4)
+        ):
+            self._compact()
+        elif self._delta is None:
+            self._delta = self._invert(self._chunks[self._first_delta_chunk() :])
+
+    def _first_delta_chunk(self) -> int:
+        return next(
+            (i for i, c in enumerate(self._chunks) if c.first_row >= self._main_rows),
+            len(self._chunks),
+        )
+
+    def _invert(self, chunks: Sequence[_Chunk]) -> _Postings:
+        if not chunks:
+            return _Postings(np.zeros(1, np.int64), _EMPTY_I32, _EMPTY_I32)
+        rows = np.concatenate(
+            [c.first_row + np.repeat(np.arange(len(c.indptr) - 1), np.diff(c.indptr)) for c in chunks]
+        )
+        terms = np.concatenate([c.terms for c in chunks])
+        tf = np.concatenate([c.tf for c in chunks])
+        return _Postings.of(rows, terms, tf, len(self._terms))
+
+    def _compact(self) -> None:
+        """Merge every chunk into one, drop removed rows, and rebuild the main postings."""
+        counts = np.concatenate([np.diff(c.indptr) for c in self._chunks] or [_EMPTY_I32])
+        terms = np.concatenate([c.terms for c in self._chunks] or [_EMPTY_I32])
+        tf = np.concatenate([c.tf for c in self._chunks] or [_EMPTY_I32])
+        live = self._live[: self._rows]
+        if self._dead:
+            keep = np.repeat(live, counts)
+            terms, tf, counts = terms[keep], tf[keep], counts[live]
+            for name in ("_row_id", "_row_len", "_row_lang"):
+                setattr(self, name, getattr(self, name)[: self._rows][live].copy())
+            self._rows = len(self._row_id)
+            self._live = np.ones(self._rows, dtype=bool)
+            self.docs = dict(zip(self._row_id.tolist(), range(self._rows), strict=True))
+            self._dead = 0
+        indptr = np.zeros(self._rows + 1, dtype=np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        self._chunks = [_Chunk(0, indptr, terms, tf)] if self._rows else []
+        self._starts = [0] if self._rows else []
+        self._main = self._invert(self._chunks)
+        self._main_rows = self._rows
+        self._delta = self._invert([])
+
+    # ---- scoring -------------------------------------------------------------------------
+
+    def _query_terms(self, query_tokens: Iterable[str]) -> list[tuple[int, float]]:
+        """(term code, idf) of each distinct query term present, in a fixed (string) order."""
+        n = len(self.docs)
+        found = []
+        for term in sorted(set(query_tokens)):
+            code = self._vocab.get(term)
+            if code is not None and self._df[code] > 0:
+                df = int(self._df[code])
+                found.append((code, math.log(1 + (n - df + 0.5) / (df + 0.5))))
+        return found
+
+    def _weights(self, idf: float, tf: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """BM25 term weight for each (row, tf); the one formula every path uses."""
+        mean_length = self._total_len / max(len(self.docs), 1)
+        norm = BM25_K1 * (1 - BM25_B + BM25_B * self._row_len[rows] / max(mean_length, 1e-9))
+        return idf * tf * (BM25_K1 + 1) / (tf + norm)
+
+    def top(
+        self, query_tokens: Iterable[str], depth: int, allowed_ids: set[int] | None = None
+    ) -> list[tuple[int, float]]:
+        """The depth best (document id, BM25 score) with a positive score, best first, ties by id."""
+        terms = self._query_terms(query_tokens)
+        if not terms or depth < 1:
+            return []
+        self.optimize()
+        allowed_rows = None
+        if allowed_ids is not None:
+            allowed_rows = np.fromiter(
+                (r for r in map(self.docs.get, allowed_ids) if r is not None), np.int64
+            )
+            if len(allowed_rows) == 0:
+                return []
+            if len(self._allowed) < self._rows:
+                self._allowed = np.zeros(len(self._row_id), dtype=bool)
+            self._allowed[allowed_rows] = True
+        try:
+            rows, scores = self._accumulate(terms, allowed_rows is not None)
+        finally:
+            if allowed_rows is not None:
+                self._allowed[allowed_rows] = False
+        return _top(self._row_id[rows], scores, depth)
+
+    def _accumulate(
+        self, terms: list[tuple[int, float]], filtered: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Sum term weights over the union of the terms' postings: O(postings), not O(documents)."""
+        parts: list[tuple[np.ndarray, np.ndarray]] = []
+        for code, idf in terms:
+            for postings in (self._main, self._delta):
+                rows, tf = postings.of_term(code)  # type: ignore[union-attr]
+                if self._dead and len(rows):
+                    keep = self._live[rows]
+                    rows, tf = rows[keep], tf[keep]
+                if filtered and len(rows):
+                    keep = self._allowed[rows]
+                    rows, tf = rows[keep], tf[keep]
+                if len(rows):
+                    parts.append((rows, self._weights(idf, tf, rows)))
+        if not parts:
+            return _EMPTY_I32, np.zeros(0, dtype=np.float64)
+        if len(parts) == 1 or len(terms) == 1:  # one term: its rows are already distinct
+            return np.concatenate([r for r, _ in parts]), np.concatenate([w for _, w in parts])
+        if len(self._scratch) < self._rows:
+            self._scratch = np.zeros(len(self._row_id), dtype=np.float64)
+            self._marker = np.zeros(len(self._row_id), dtype=np.int64)
+        for rows, weights in parts:  # rows are distinct within a part, so += adds each once
+            self._scratch[rows] += weights
+        every = np.concatenate([r for r, _ in parts])
+        position = np.arange(len(every))
+        self._marker[every] = position  # one write per row survives: keeps each row once
+        rows = every[self._marker[every] == position]
+        scores = self._scratch[rows]
+        self._scratch[rows] = 0.0
+        return rows, scores
+
+    def score_of(self, query_tokens: Iterable[str], doc_ids: Sequence[int]) -> list[float]:
+        """Exact BM25 score of given documents (0 for no match or unknown id)."""
+        terms = self._query_terms(query_tokens)
+        out = []
+        for doc_id in doc_ids:
+            row = self.docs.get(doc_id)
+            total = 0.0
+            if row is not None and terms:
+                codes, tf = self._forward(row)
+                rows = np.array([row])
+                for code, idf in terms:
+                    hit = np.flatnonzero(codes == code)
+                    if len(hit):
+                        total += float(self._weights(idf, tf[hit], rows)[0])
+            out.append(total)
+        return out
 
     def scores(self, query_tokens: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Return (document id of each row, BM25 score of each row) for the query."""
-        if self._dirty:
-            self._build()
-        n = len(self._row_ids)
-        total = np.zeros(n, dtype=np.float64)
-        for term in set(query_tokens):
-            t = self._vocab.get(term)
-            if t is None:
-                continue
-            lo, hi = self._indptr[t], self._indptr[t + 1]
-            rows, tf = self._rows[lo:hi], self._tf[lo:hi]
-            idf = math.log(1 + (n - (hi - lo) + 0.5) / ((hi - lo) + 0.5))
-            total[rows] += idf * tf * (BM25_K1 + 1) / (tf + self._norm[rows])
-        return self._row_ids, total
+        """Every live document id with its BM25 score (0 when nothing matches): for benchmarks."""
+        self.optimize()
+        rows, scores = self._accumulate(self._query_terms(query_tokens), False)
+        dense = np.zeros(self._rows, dtype=np.float64)
+        dense[rows] = scores
+        live = self._live[: self._rows]
+        return self._row_id[: self._rows][live], dense[live]
+
+    # ---- persistence ---------------------------------------------------------------------
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Live documents as flat arrays (forward index, vocabulary as JSON bytes)."""
+        counts = np.concatenate([np.diff(c.indptr) for c in self._chunks] or [_EMPTY_I32])
+        terms = np.concatenate([c.terms for c in self._chunks] or [_EMPTY_I32])
+        tf = np.concatenate([c.tf for c in self._chunks] or [_EMPTY_I32])
+        live = self._live[: self._rows]
+        keep = np.repeat(live, counts)
+        indptr = np.zeros(int(live.sum()) + 1, dtype=np.int64)
+        np.cumsum(counts[live], out=indptr[1:])
+        return {
+            "ids": self._row_id[: self._rows][live], "lengths": self._row_len[: self._rows][live],
+            "langs": self._row_lang[: self._rows][live], "indptr": indptr,
+            "terms": terms[keep], "tf": tf[keep],
+            "vocab": _json_bytes(self._terms), "lang_names": _json_bytes(self._lang_names),
+        }  # fmt: skip
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> _Bm25:
+        """Inverse of to_arrays; ValueError when the arrays do not describe a valid index."""
+        bm25 = cls()
+        ids = np.asarray(arrays["ids"], dtype=np.int64)
+        lengths = np.asarray(arrays["lengths"], dtype=np.int32)
+        langs = np.asarray(arrays["langs"], dtype=np.uint8)
+        indptr = np.asarray(arrays["indptr"], dtype=np.int64)
+        terms = np.asarray(arrays["terms"], dtype=np.int32)
+        tf = np.asarray(arrays["tf"], dtype=np.int32)
+        vocab, lang_names = _from_json_bytes(arrays["vocab"]), _from_json_bytes(arrays["lang_names"])
+        n = len(ids)
+        if (
+            not (len(lengths) == len(langs) == n and len(indptr) == n + 1 and len(terms) == len(tf))
+            or indptr[0] != 0 or indptr[-1] != len(terms) or (np.diff(indptr) < 0).any()
+            or (n and int(langs.max()) >= len(lang_names))
+            or (len(terms) and (int(terms.min()) < 0 or int(terms.max()) >= len(vocab)))
+            or (tf < 1).any() or len(np.unique(ids)) != n
+            or not _lengths_match(tf, indptr, lengths)
+        ):  # fmt: skip
+            raise ValueError("keyword arrays are inconsistent")
+        bm25._terms = [str(t) for t in vocab]
+        bm25._vocab = {t: i for i, t in enumerate(bm25._terms)}
+        bm25._lang_names = [str(x) for x in lang_names]
+        bm25._lang_code = {x: i for i, x in enumerate(bm25._lang_names)}
+        bm25._row_id, bm25._row_len, bm25._row_lang = ids, lengths, langs
+        bm25._live = np.ones(n, dtype=bool)
+        bm25._rows = n
+        bm25.docs = dict(zip(ids.tolist(), range(n), strict=True))
+        bm25._df = np.bincount(terms, minlength=len(vocab)).astype(np.int64)
+        bm25._total_len = int(lengths.sum())
+        bm25._chunks = [_Chunk(0, indptr, terms, tf)] if n else []
+        bm25._starts = [0] if n else []
+        bm25._main = bm25._invert(bm25._chunks)
+        bm25._main_rows = n
+        return bm25
+
+
+def _lengths_match(tf: np.ndarray, indptr: np.ndarray, lengths: np.ndarray) -> bool:
+    """Each document's length equals the sum of its term frequencies (empty documents too)."""
+    rows = np.repeat(np.arange(len(lengths)), np.diff(indptr))
+    return bool(np.array_equal(np.bincount(rows, weights=tf, minlength=len(lengths)), lengths))
+
+
+def _json_bytes(values: list[str]) -> np.ndarray:
+    return np.frombuffer(json.dumps(values, ensure_ascii=False).encode("utf-8"), dtype=np.uint8)
+
+
+def _from_json_bytes(array: np.ndarray) -> list[str]:
+    values = json.loads(np.asarray(array, dtype=np.uint8).tobytes().decode("utf-8"))
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise ValueError("expected a JSON list of strings")
+    return values
 
 
 class HybridIndex:
@@ -196,7 +521,7 @@ class HybridIndex:
         try:
             return cls(directory, dim, model_name), None
         except IndexCorruptError as exc:
-            for name in (MANIFEST_FILE, VECTORS_FILE, KEYWORDS_FILE):
+            for name in (MANIFEST_FILE, VECTORS_FILE, KEYWORDS_FILE, *LEGACY_FILES):
                 (Path(directory) / name).unlink(missing_ok=True)
             return cls(directory, dim, model_name), str(exc)
 
@@ -209,6 +534,16 @@ class HybridIndex:
     def __contains__(self, doc_id: int) -> bool:
         with self._lock:
             return doc_id in self._bm25.docs
+
+    def ids(self) -> set[int]:
+        """The ids of every document in the index."""
+        with self._lock:
+            return set(self._bm25.docs)
+
+    def optimize(self) -> None:
+        """Build pending keyword postings now rather than on the next search (after bulk adds)."""
+        with self._lock:
+            self._bm25.optimize()
 
     def add(self, docs: Sequence[IndexDoc]) -> None:
         """Add or replace documents (an existing id is replaced, never duplicated)."""
@@ -240,6 +575,7 @@ class HybridIndex:
         if docs:  # built aside, then swapped in: searches keep working meanwhile
             unit = self._check_vectors(np.stack([np.asarray(d.vector) for d in docs]))
             _fill(bm25, vectors, docs, [tokenize(d.text) for d in docs], unit)
+        bm25.optimize()
         with self._lock:
             self._bm25, self._vectors = bm25, vectors
 
@@ -260,14 +596,10 @@ class HybridIndex:
         depth = max(k, CANDIDATE_DEPTH)
         query_tokens = tokenize(query_text)
         with self._lock:
-            row_ids, bm25 = self._bm25.scores(query_tokens)
-            mask = bm25 > 0
-            if allowed_ids is not None:
-                mask &= np.isin(row_ids, np.fromiter(allowed_ids, np.int64, len(allowed_ids)))
-            keyword = _top(row_ids[mask], bm25[mask], depth)
+            keyword = self._bm25.top(query_tokens, depth, allowed_ids)
             vector = [] if query is None else self._vector_ranking(query, depth, allowed_ids)
             fused = rrf_fuse([[i for i, _ in keyword], [i for i, _ in vector]])[:k]
-            return self._hits(fused, (keyword, vector), bm25, query)
+            return self._hits(fused, (keyword, vector), query_tokens, query)
 
     def _vector_ranking(
         self, query: np.ndarray, depth: int, allowed_ids: set[int] | None
@@ -301,17 +633,17 @@ class HybridIndex:
         self,
         fused: list[tuple[int, float]],
         rankings: tuple[list[tuple[int, float]], list[tuple[int, float]]],
-        bm25: np.ndarray,
+        query_tokens: list[str],
         query: np.ndarray | None,
     ) -> list[Hit]:
         """Attach each fused id's ranks and raw scores, so the UI can explain the order."""
         kw_rank, vec_rank = ({i: r for r, (i, _) in enumerate(rk, start=1)} for rk in rankings)
         ids = np.array([doc_id for doc_id, _ in fused], dtype=np.int64)
         cosines = [None] * len(ids) if query is None else self._cosines(ids, query).tolist()
+        bm25 = self._bm25.score_of(query_tokens, ids.tolist())  # also beyond the keyword depth
         return [
-            Hit(doc_id, score, kw_rank.get(doc_id), vec_rank.get(doc_id),
-                float(bm25[self._bm25.row_of[doc_id]]), cos)
-            for (doc_id, score), cos in zip(fused, cosines, strict=True)
+            Hit(doc_id, score, kw_rank.get(doc_id), vec_rank.get(doc_id), kw, cos)
+            for (doc_id, score), kw, cos in zip(fused, bm25, cosines, strict=True)
         ]  # fmt: skip
 
     def _check_vectors(self, vectors: np.ndarray) -> np.ndarray:
@@ -342,10 +674,8 @@ class HybridIndex:
             self._vectors.save(str(vectors_tmp))
             _fsync(vectors_tmp)
             keywords_tmp = self._tmp(KEYWORDS_FILE)
-            with keywords_tmp.open("w", encoding="utf-8") as out:
-                for doc_id, (lang, _) in self._bm25.docs.items():
-                    row = {"id": doc_id, "lang": lang, "tokens": self._bm25.tokens(doc_id)}
-                    out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            with keywords_tmp.open("wb") as out:  # a file object: savez would append ".npz"
+                np.savez(out, **self._bm25.to_arrays())
             _fsync(keywords_tmp)
             self._generation += 1
             manifest = {
@@ -359,6 +689,8 @@ class HybridIndex:
             manifest_tmp.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
             _fsync(manifest_tmp)
             os.replace(manifest_tmp, self.directory / MANIFEST_FILE)
+            for name in LEGACY_FILES:  # a format-1 leftover, now superseded
+                (self.directory / name).unlink(missing_ok=True)
 
     def reload_if_changed(self) -> bool:
         """Reopen from disk when another process saved a newer generation; True if reloaded."""
@@ -380,20 +712,19 @@ class HybridIndex:
         paths = {
             name: self.directory / name for name in (MANIFEST_FILE, VECTORS_FILE, KEYWORDS_FILE)
         }
-        if not any(p.exists() for p in paths.values()):
+        if not any(p.exists() for p in (*paths.values(), *self._legacy_paths())):
             return
         manifest = self._read_manifest(paths[MANIFEST_FILE])
         for name in (VECTORS_FILE, KEYWORDS_FILE):
             if not paths[name].exists() or _sha256(paths[name]) != manifest["sha256"].get(name):
                 raise IndexCorruptError(f"{name} in {self.directory} is missing or damaged")
-        bm25 = _Bm25()
         try:
-            with paths[KEYWORDS_FILE].open(encoding="utf-8") as lines:
-                for line in lines:
-                    row = json.loads(line)
-                    bm25.add(int(row["id"]), str(row["lang"]), list(row["tokens"]))
+            with np.load(paths[KEYWORDS_FILE], allow_pickle=False) as arrays:
+                bm25 = _Bm25.from_arrays(arrays)
             vectors = Index.restore(str(paths[VECTORS_FILE]))
-        except (ValueError, KeyError, TypeError, RuntimeError) as exc:
+        except (
+            ValueError, KeyError, TypeError, RuntimeError, OSError, EOFError, zipfile.BadZipFile
+        ) as exc:  # fmt: skip
             raise IndexCorruptError(f"cannot read index files in {self.directory}: {exc}") from exc
         if (
             vectors is None
@@ -403,6 +734,9 @@ class HybridIndex:
             raise IndexCorruptError(f"index files in {self.directory} disagree on their content")
         vectors.expansion_search = HNSW_EXPANSION_SEARCH
         self._bm25, self._vectors, self._generation = bm25, vectors, manifest["generation"]
+
+    def _legacy_paths(self) -> list[Path]:
+        return [self.directory / name for name in LEGACY_FILES]
 
     def _read_manifest(self, path: Path) -> dict:  # type: ignore[type-arg]
         """Parse and check the manifest against this index's model and dimension."""
@@ -434,8 +768,7 @@ def _fill(
     keys = np.array([d.id for d in docs], dtype=np.uint64)
     vectors.remove(keys)
     vectors.add(keys, unit)
-    for doc, toks in zip(docs, tokens, strict=True):
-        bm25.add(doc.id, doc.lang, toks)
+    bm25.add_many([d.id for d in docs], [d.lang for d in docs], tokens)
 
 
 def _top(ids: np.ndarray, scores: np.ndarray, n: int) -> list[tuple[int, float]]:
