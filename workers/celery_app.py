@@ -53,6 +53,7 @@ for _name, _func in STAGES.items():
 register("sop.rematch", match.rematch_call)
 register("sop.rematch_all", match.rematch_all)
 register("library.update", library.update_library)
+register("library.refresh", library.refresh_library)
 
 
 def run_inline(task_name: str, kwargs: dict[str, object]) -> None:

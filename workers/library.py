@@ -25,3 +25,17 @@ def update_library(call_id: int | None = None) -> bool:
         return False
     return True
 
+
+
+def refresh_library() -> bool:
+    """Library-wide refresh (coalesced: requested by `library.update`, see app/library/refresh.py)."""
+    from app.library import refresh
+
+    try:
+        refresh.refresh()
+    except TRANSIENT:
+        raise
+    except Exception:
+        log.exception("library.refresh_failed")
+        return False
+    return True
