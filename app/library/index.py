@@ -6,17 +6,21 @@ each ranking cut at ``max(k, CANDIDATE_DEPTH)``. RRF needs no score calibration 
 (unbounded) and cosine (-1..1), and the constant 60 keeps a single top-1 from dominating.
 
 - Keyword: Okapi BM25 (k1 = 1.5, b = 0.75, idf = ln(1 + (N - df + 0.5) / (df + 0.5))) over
-  tokens from app.library.text, rebuilt lazily with numpy on the first search after a change.
+  tokens from app.library.text, on an inverted index: a query sums only its terms' postings
+  (O(postings), not O(documents)); document frequencies and lengths are kept exact on every
+  add/remove, so scores are exactly BM25 over the live documents at all times (_Bm25).
 - Vector: usearch HNSW, cosine metric, persisted in ``vectors.usearch``.
-- Filters: ``allowed_ids`` is applied exactly. BM25 scores every document, so it just masks;
+- Filters: ``allowed_ids`` is applied exactly. BM25 drops postings outside the allowed set;
   the vector side over-fetches from HNSW and falls back to exact cosine over the allowed set
   when the filter is selective or the over-fetch comes back short.
 
-Files under ``directory``: ``vectors.usearch``, ``keywords.jsonl`` (one ``{"id", "lang",
-"tokens"}`` per line) and ``manifest.json`` (format, model, dim, count, generation, sha256 of
-both files), each written to a temporary file and renamed; the manifest goes last, so a crash
-mid-save leaves a checksum mismatch that opening reports as IndexCorruptError. One lock
-serialises every operation: one writer and any number of reader threads per process.
+Files under ``directory``: ``vectors.usearch``, ``keywords.npz`` (the forward index: ids,
+languages, lengths, each document's distinct terms and frequencies, the vocabulary) and
+``manifest.json`` (format, model, dim, count, generation, sha256 of both files), each written
+to a temporary file and renamed; the manifest goes last, so a crash mid-save leaves a checksum
+mismatch that opening reports as IndexCorruptError. An index of an older format (1: a
+``keywords.jsonl``) is reported the same way, so the service rebuilds it from the database.
+One lock serialises every operation: one writer and any number of reader threads per process.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+
 # why: importing onnxruntime *after* usearch kills the process with a segfault (their bundled
 # native libraries clash; seen with usearch 2.26.6 + onnxruntime 1.32.0). Workers need both
 # (faster-whisper's VAD runs on onnxruntime), so onnxruntime is loaded first when installed.
@@ -41,7 +46,7 @@ try:
     import onnxruntime  # noqa: F401
 except ImportError:  # pragma: no cover - onnxruntime comes with faster-whisper
     pass
-from usearch.index import Index  # noqa: E402
+from usearch.index import Index
 
 from app.errors import AppError
 from app.library.text import tokenize
@@ -197,7 +202,9 @@ class _Bm25:
         """Add or replace one document."""
         self.add_many([doc_id], [lang], [tokens])
 
-    def add_many(self, ids: Sequence[int], langs: Sequence[str], tokens: Sequence[list[str]]) -> None:
+    def add_many(
+        self, ids: Sequence[int], langs: Sequence[str], tokens: Sequence[list[str]]
+    ) -> None:
         """Add or replace documents (ids unique within the call), as one new chunk of rows."""
         if not ids:
             return
@@ -294,7 +301,10 @@ class _Bm25:
         if not chunks:
             return _Postings(np.zeros(1, np.int64), _EMPTY_I32, _EMPTY_I32)
         rows = np.concatenate(
-            [c.first_row + np.repeat(np.arange(len(c.indptr) - 1), np.diff(c.indptr)) for c in chunks]
+            [
+                c.first_row + np.repeat(np.arange(len(c.indptr) - 1), np.diff(c.indptr))
+                for c in chunks
+            ]
         )
         terms = np.concatenate([c.terms for c in chunks])
         tf = np.concatenate([c.tf for c in chunks])
@@ -454,7 +464,10 @@ class _Bm25:
         indptr = np.asarray(arrays["indptr"], dtype=np.int64)
         terms = np.asarray(arrays["terms"], dtype=np.int32)
         tf = np.asarray(arrays["tf"], dtype=np.int32)
-        vocab, lang_names = _from_json_bytes(arrays["vocab"]), _from_json_bytes(arrays["lang_names"])
+        vocab, lang_names = (
+            _from_json_bytes(arrays["vocab"]),
+            _from_json_bytes(arrays["lang_names"]),
+        )
         n = len(ids)
         if (
             not (len(lengths) == len(langs) == n and len(indptr) == n + 1 and len(terms) == len(tf))
@@ -774,9 +787,10 @@ def _fill(
 def _top(ids: np.ndarray, scores: np.ndarray, n: int) -> list[tuple[int, float]]:
     """Return the n highest-scoring (id, score) pairs, best first, ties by id."""
     if len(ids) > n:
-        keep = np.argpartition(-scores, n - 1)[:n]
+        nth = scores[np.argpartition(-scores, n - 1)[n - 1]]
+        keep = np.flatnonzero(scores >= nth)  # every tie at the cut, so ids decide among them
         ids, scores = ids[keep], scores[keep]
-    order = np.lexsort((ids, -scores))
+    order = np.lexsort((ids, -scores))[:n]
     return [(int(ids[i]), float(scores[i])) for i in order]
 
 
