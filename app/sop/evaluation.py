@@ -503,7 +503,9 @@ def sop_eval_report(
     point = _stats(total, k, step_cols)
     rng = np.random.default_rng(seed)
     picks = rng.integers(0, len(outcomes), size=(n_boot, len(outcomes)))
-    weights = np.stack([np.bincount(p, minlength=len(outcomes)) for p in picks])
+    weights = np.stack(
+        [np.bincount(p, minlength=len(outcomes)) for p in picks] or [np.zeros(len(outcomes))]
+    )[:n_boot]  # n_boot=0: no resamples, intervals collapse to the point
     boot = _stats(weights @ rows, k, step_cols)
 
     def est(name: str, col: int | None = None) -> Estimate:

@@ -1,0 +1,57 @@
+"""Regression guard: the matcher's figures on a fixed half of the hand-labelled set (e5) must not fall.
+
+Half, not all: embedding the whole set and the four SOPs without a cache took ~2 minutes on the
+shared 2-core machine; every second call per SOP (sorted by id: 16 calls, 4 per SOP) keeps the
+test near half that on a quiet machine. Floors are the figures this subset gave on 2026-11-25
+with multilingual-e5-small and the shipped matcher defaults (per language, missed-step scope
+inferred as the pipeline does) minus 0.05. They are far below the issue's targets (macro-F1 0.85 en /
+0.80 zh, missed-step P/R 0.9), which are not asserted: nothing was tuned on this set.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from app import ml
+from app.sop.evaluation import EVAL_SET_DIR, load_eval_set, match_outcomes, sop_eval_report
+from app.sop.loader import load_sop_file
+
+MARGIN = 0.05
+MEASURED = {
+    "en": {"macro_f1": 0.611, "accuracy": 0.576, "missed_precision": 0.889, "missed_recall": 0.571},
+    "zh": {"macro_f1": 0.469, "accuracy": 0.526, "missed_precision": 0.117, "missed_recall": 0.818},
+}
+
+
+def subset(language: str) -> list:
+    """Every second call per SOP, by id (the fixed half this guard runs on)."""
+    calls = [c for c in load_eval_set() if c.language == language]
+    return [
+        c for f in sorted({c.sop for c in calls}) for c in [c for c in calls if c.sop == f][::2]
+    ]
+
+
+def figures(language: str, embedder) -> dict[str, float]:
+    """Pooled figures over the language's subset, both SOPs (step ids prefixed with the SOP id)."""
+    calls = subset(language)
+    outcomes, step_ids = [], []
+    for sop_file in sorted({c.sop for c in calls}):
+        sop = load_sop_file(str(EVAL_SET_DIR.parents[2] / "sop_definitions" / sop_file))
+        outcomes += match_outcomes([c for c in calls if c.sop == sop_file], sop, embedder)
+        step_ids += [f"{sop.id}/{s.id}" for _st, s in sop.steps()]
+    r = sop_eval_report(outcomes, step_ids, n_boot=0)
+    return {
+        "macro_f1": r.macro_f1.value,
+        "accuracy": r.accuracy.value,
+        "missed_precision": r.missed.precision.value,
+        "missed_recall": r.missed.recall.value,
+    }
+
+
+@pytest.mark.ml
+def test_matching_figures_on_the_labelled_set_stay_above_the_measured_floor():
+    embedder = ml.get_embedder()  # the configured default (multilingual e5)
+    for language, measured in MEASURED.items():
+        got = figures(language, embedder)
+        low = {k: v for k, v in got.items() if v is None or v < measured[k] - MARGIN}
+        assert not low, f"{language}: fell below measured − {MARGIN}: {low} (measured {measured})"
