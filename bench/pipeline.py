@@ -441,7 +441,8 @@ def main() -> None:
     from app.sop.service import load_sop
 
     stages = list(load_sop(PROCESS_FILE.read_text(encoding="utf-8"), source=PROCESS_FILE.name).stages)
-    now = datetime.now(UTC).replace(microsecond=0)
+    # Midnight today: two runs on the same day (two implementations) get the very same rows.
+    now = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     print(machine())
     for kind in (["sqlite", "postgresql"] if args.db == "both" else [args.db]):
         bench(kind, args, stages, now)

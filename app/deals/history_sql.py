@@ -28,7 +28,8 @@ def _dialect(session: Session) -> str:
 def seconds_between(session: Session, start: ColumnElement, end: ColumnElement) -> ColumnElement:
     """end − start in seconds (SQLite keeps datetimes as text; julianday is accurate to the millisecond)."""
     if _dialect(session) == "postgresql":
-        return func.extract("epoch", end - start)
+        # date_part is float8 (EXTRACT is numeric since PostgreSQL 14): summing a million numerics costs ~0.3 s.
+        return func.date_part("epoch", end - start)
     return (func.julianday(end) - func.julianday(start)) * literal(86400.0)
 
 
@@ -60,7 +61,8 @@ def stage_reach(*, session: Session, conditions: Sequence[ColumnElement[bool]], 
     per_deal = (select(Deal.status.label("status"), _bit_or(session, into).label("entered"),
                        _bit_or(session, out).label("left"))
                 .join(Deal, Deal.id == DealStageEvent.deal_id).where(*conditions)
-                .group_by(DealStageEvent.deal_id, Deal.status).subquery())
+                # Grouped by the deal's primary key alone (status depends on it): no sort on (id, status).
+                .group_by(Deal.id).subquery())
     rows = session.execute(select(per_deal.c.status, per_deal.c.entered, per_deal.c.left, func.count())
                            .group_by(per_deal.c.status, per_deal.c.entered, per_deal.c.left)).all()
     entered: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
