@@ -34,6 +34,7 @@ def load_demo(console: Console, demo_dir: Path = DEMO_DIR) -> None:
     rows = ingest.upload_all(files, {}, ADMIN_EMAIL, console)
     ingest.wait_with_progress(rows, console)
     console.print(ingest.summary_table(rows))
+    _build_library([r.call_id for r in rows if r.call_id is not None], console)
     _import_deals(demo_dir, console)
     _print_logins(console, logins)
 
@@ -61,6 +62,27 @@ def _ensure_user(session: Any, email: str, name: str, role: Role, teams: list[tu
             teams=[MembershipIn(team_id=t, relation=r) for t, r in teams],
         ))
     return role.value, email, name
+
+
+def _build_library(call_ids: list[int], console: Console) -> None:
+    """Cut every demo call's snippets and refresh the library once, so the first page is full.
+
+    (The worker does the same through `library.update` jobs; this makes the demo independent
+    of whether the worker got to them before it was stopped. Both are idempotent.)
+    """
+    from rich.progress import Progress
+
+    from app.library import refresh
+
+    with Progress(console=console) as progress:
+        task = progress.add_task("building the clip and talk-track library", total=len(call_ids) + 1)
+        for call_id in call_ids:
+            with session_scope() as session:
+                refresh.cut_call(session=session, call_id=call_id)
+            progress.advance(task)
+        report = refresh.refresh()
+        progress.advance(task)
+    console.print(f"library: auto clips {report.get('auto_clips')}, {report.get('talk_tracks')} talk tracks")
 
 
 def _import_deals(demo_dir: Path, console: Console) -> None:
