@@ -22,7 +22,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # error lines stay whole (grep, logs)
 
 
 
@@ -135,8 +135,10 @@ def status(call_id: Annotated[int | None, typer.Argument()] = None) -> None:
     from sqlalchemy import select
 
     from app.calls.models import Call
+    from app.db import init_db as _init
     from app.db import session_scope
 
+    _init()
     with session_scope() as session:
         if call_id is not None:
             call = session.get(Call, call_id)
