@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     secret_key: str = PLACEHOLDER_SECRET
     max_upload_bytes: int = Field(default=2 * 1024**3, ge=1)  # 2 GiB
     max_transcript_bytes: int = Field(default=20 * 1024**2, ge=1)
+    # Per process: API processes × (pool + overflow) must stay under PostgreSQL's max_connections.
+    db_pool_size: int = Field(default=5, ge=1, le=200)
+    db_max_overflow: int = Field(default=5, ge=0, le=200)
     default_page_size: int = 50
     max_page_size: int = 500
     # Pipeline

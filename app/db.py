@@ -58,7 +58,11 @@ def get_engine(url: str | None = None) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     # pool_pre_ping: a restarted PostgreSQL must not surface as stale-connection 500s.
-    return create_engine(url, pool_pre_ping=True, pool_recycle=1800, pool_size=10, max_overflow=20)
+    settings = get_settings()
+    return create_engine(
+        url, pool_pre_ping=True, pool_recycle=1800, pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow, pool_timeout=10,
+    )
 
 
 @lru_cache(maxsize=8)
