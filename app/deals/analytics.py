@@ -18,13 +18,7 @@ from app.deals import history_sql
 from app.deals import process as process_service
 from app.deals import service as deals_service
 from app.deals.exceptions import InvalidDealInput, NotAllowed
-from app.deals.models import (
-    CENTS,
-    Deal,
-    DealStatus,
-    SalesTarget,
-    TargetMetric,
-)
+from app.deals.models import CENTS, Deal, DealStatus, SalesTarget, TargetMetric
 from app.deals.periods import Period, parse_period
 from app.deals.schemas import TargetIn
 from app.sop.schema import SopDefinition
