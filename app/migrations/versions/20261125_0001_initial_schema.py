@@ -2,7 +2,7 @@
 
 Revision ID: 20261125_0001
 Revises: 
-Create Date: 2026-11-25 17:18:30.406059
+Create Date: 2026-11-25 17:56:33.205740
 """
 from alembic import op
 import sqlalchemy as sa
@@ -365,7 +365,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_deal_account_id'), ['account_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_deal_expected_close_date'), ['expected_close_date'], unique=False)
         batch_op.create_index('ix_deal_owner_status', ['owner_id', 'status'], unique=False)
-        batch_op.create_index(batch_op.f('ix_deal_process_id'), ['process_id'], unique=False)
+        batch_op.create_index('ix_deal_process_status_close', ['process_id', 'status', 'expected_close_date', 'stage_id', 'currency', 'amount_minor'], unique=False)
+        batch_op.create_index('ix_deal_process_status_closed', ['process_id', 'status', 'closed_at', 'currency', 'amount_minor', 'opened_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_deal_status'), ['status'], unique=False)
         batch_op.create_index('ix_deal_team_status_stage', ['team_id', 'status', 'stage_id'], unique=False)
 
@@ -570,8 +571,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('deal_stage_event', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_deal_stage_event_at'), ['at'], unique=False)
-        batch_op.create_index('ix_deal_stage_event_deal_at', ['deal_id', 'at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_deal_stage_event_to_stage'), ['to_stage'], unique=False)
+        batch_op.create_index('ix_deal_stage_event_deal_history', ['deal_id', 'at', 'id', 'to_stage', 'from_stage', 'kind'], unique=False)
 
     op.create_table('library_playlist_item',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -599,8 +599,7 @@ def downgrade() -> None:
 
     op.drop_table('library_playlist_item')
     with op.batch_alter_table('deal_stage_event', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_deal_stage_event_to_stage'))
-        batch_op.drop_index('ix_deal_stage_event_deal_at')
+        batch_op.drop_index('ix_deal_stage_event_deal_history')
         batch_op.drop_index(batch_op.f('ix_deal_stage_event_at'))
 
     op.drop_table('deal_stage_event')
@@ -652,7 +651,8 @@ def downgrade() -> None:
     with op.batch_alter_table('deal', schema=None) as batch_op:
         batch_op.drop_index('ix_deal_team_status_stage')
         batch_op.drop_index(batch_op.f('ix_deal_status'))
-        batch_op.drop_index(batch_op.f('ix_deal_process_id'))
+        batch_op.drop_index('ix_deal_process_status_closed')
+        batch_op.drop_index('ix_deal_process_status_close')
         batch_op.drop_index('ix_deal_owner_status')
         batch_op.drop_index(batch_op.f('ix_deal_expected_close_date'))
         batch_op.drop_index(batch_op.f('ix_deal_account_id'))
