@@ -26,6 +26,10 @@ def _reset_caches() -> None:
     get_settings.cache_clear()
     get_engine.cache_clear()
     get_sessionmaker.cache_clear()
+    # The ML side reads TALKTRACK_* too: a test that switched the embedder must not leak it.
+    from models.config import get_model_settings
+
+    get_model_settings.cache_clear()
 
 
 _engines: list[str] = []
