@@ -94,10 +94,7 @@ def _after_commit(session: Session) -> None:
     job_ids = session.info.pop("pending_jobs", None)
     if job_ids:
         # Runs outside the committed transaction, on a fresh session.
-        if _async_dispatch:
-            threading.Thread(target=_dispatch_quietly, args=(job_ids,), daemon=True).start()
-        else:
-            _dispatch_quietly(job_ids)
+        _dispatch_quietly(job_ids)
 
 
 def _dispatch_quietly(job_ids: list[int]) -> None:
@@ -111,14 +108,6 @@ def _dispatch_quietly(job_ids: list[int]) -> None:
 @event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
     session.info.pop("pending_jobs", None)
-
-
-_async_dispatch = False
-
-
-def set_async_dispatch(value: bool) -> None:
-    global _async_dispatch
-    _async_dispatch = value
 
 
 def _claim(session: Session, job_id: int, stale_before: datetime) -> bool:

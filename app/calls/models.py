@@ -22,16 +22,6 @@ class CallStatus(StrEnum):
     failed = "failed"
 
 
-# The stage each status hands over to, in pipeline order.
-PIPELINE = [
-    CallStatus.queued,
-    CallStatus.transcribing,
-    CallStatus.attributing,
-    CallStatus.embedding,
-    CallStatus.matching,
-    CallStatus.ready,
-]
-
 
 class SourceKind(StrEnum):
     audio = "audio"

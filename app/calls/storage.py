@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -94,6 +93,3 @@ def delete(relative: str) -> None:
 def discard(staged: StagedFile) -> None:
     staged.path.unlink(missing_ok=True)
 
-
-def copy_out(relative: str, destination: Path) -> None:
-    shutil.copyfile(absolute(relative), destination)
