@@ -35,21 +35,31 @@ import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-# why: importing onnxruntime *after* usearch kills the process with a segfault (their bundled
-# native libraries clash; seen with usearch 2.26.6 + onnxruntime 1.32.0). Workers need both
-# (faster-whisper's VAD runs on onnxruntime), so onnxruntime is loaded first when installed.
-try:
-    import onnxruntime  # noqa: F401
-except ImportError:  # pragma: no cover - onnxruntime comes with faster-whisper
-    pass
-from usearch.index import Index
-
 from app.errors import AppError
 from app.library.text import tokenize
+
+if TYPE_CHECKING:
+    from usearch.index import Index
+
+
+def _usearch() -> Any:
+    """usearch's Index class, imported on first use (the web app starts without it).
+
+    why onnxruntime first: importing onnxruntime *after* usearch kills the process with a
+    segfault (their bundled native libraries clash; seen with usearch 2.26.6 + onnxruntime
+    1.32.0). Workers need both (faster-whisper's VAD runs on onnxruntime).
+    """
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:  # pragma: no cover - onnxruntime comes with faster-whisper
+        pass
+    from usearch.index import Index
+
+    return Index
 
 RRF_K = 60
 CANDIDATE_DEPTH = 100
@@ -675,7 +685,7 @@ class HybridIndex:
         return vectors / norms
 
     def _new_vector_index(self) -> Index:
-        return Index(
+        return _usearch()(
             ndim=self.dim, metric="cos", dtype="f32", connectivity=HNSW_CONNECTIVITY,
             expansion_add=HNSW_EXPANSION_ADD, expansion_search=HNSW_EXPANSION_SEARCH,
         )  # fmt: skip
@@ -737,7 +747,7 @@ class HybridIndex:
         try:
             with np.load(paths[KEYWORDS_FILE], allow_pickle=False) as arrays:
                 bm25 = _Bm25.from_arrays(arrays)
-            vectors = Index.restore(str(paths[VECTORS_FILE]))
+            vectors = _usearch().restore(str(paths[VECTORS_FILE]))
         except (
             ValueError, KeyError, TypeError, RuntimeError, OSError, EOFError, zipfile.BadZipFile
         ) as exc:  # fmt: skip

@@ -279,7 +279,12 @@ def test_index_module_then_onnxruntime_does_not_crash_the_process() -> None:
     import subprocess
     import sys
 
-    code = "import app.library.index; import onnxruntime; print('alive')"
+    code = (
+        "import tempfile, pathlib, numpy as np; from app.library.index import HybridIndex, IndexDoc; "
+        "d = pathlib.Path(tempfile.mkdtemp()); ix = HybridIndex(d, 4, 'm'); "
+        "ix.add([IndexDoc(1, 'price', 'en', np.ones(4, np.float32) / 2)]); "
+        "import onnxruntime; print('alive')"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0 and "alive" in result.stdout, result.stderr[-2000:]
 
