@@ -26,6 +26,8 @@ class AudioInfo:
 
 
 def _fail(path: Path, what: str) -> AudioDecodeError:
+    # why replace: FFmpeg's messages carry the absolute path, which users must not see.
+    what = what.replace(str(path), path.name)
     return AudioDecodeError(
         f"Cannot read audio from '{path.name}': {what}. "
         f"Upload a {SUPPORTED} file with at least one audio stream (mono, or stereo with one party "

@@ -95,17 +95,25 @@ def test_mono_call_without_voiceprint_decides_roles_from_content(client) -> None
     assert _role_accuracy(utterances) >= 0.9
 
 
-def test_truncated_audio_fails_readably_and_keeps_the_media(client, env: Path) -> None:  # type: ignore[no-untyped-def]
+def test_audio_that_breaks_in_a_stage_fails_readably_and_keeps_the_media(client, env: Path) -> None:  # type: ignore[no-untyped-def]
+    from app import jobs
+    from workers.celery_app import run_inline
+
     rep = make_user(Role.rep, team_id=make_team())
-    data = (AUDIO / "dialog_en_mono.wav").read_bytes()
-    # A valid header promising 12 s of audio, then garbage: passes the upload probe, fails in ASR or later.
-    broken = data[:44] + bytes(200)
-    response = client.post("/api/v1/calls", headers=rep.headers, files={"file": ("cut.wav", broken)})
-    assert response.status_code in (202, 422)
-    if response.status_code == 202:
-        call = client.get(f"/api/v1/calls/{response.json()['id']}", headers=rep.headers).json()
-        assert call["status"] in ("ready", "failed")
-        assert list((env / "media").rglob("*.wav"))
+    held: list[tuple[str, dict]] = []  # type: ignore[type-arg]
+    jobs.set_dispatcher(lambda name, kwargs: held.append((name, kwargs)))
+    call_id = _upload(client, rep, AUDIO / "dialog_en_mono.wav").json()["id"]
+    media = next((env / "media").rglob("*.wav"))
+    media.write_bytes(b"not audio any more " * 500)  # the stored copy is damaged after upload
+    jobs.set_dispatcher(run_inline)
+    for name, kwargs in held:
+        run_inline(name, kwargs)
+    call = client.get(f"/api/v1/calls/{call_id}", headers=rep.headers).json()
+    assert call["status"] == "failed" and call["failed_stage"] == "transcribing", call
+    assert "Traceback" not in call["error"] and "corrupt" in call["error"], call["error"]
+    assert str(env) not in call["error"], "server paths stay out of user-facing errors"
+    assert media.exists(), "a failing stage never deletes the uploaded media"
+    assert client.post(f"/api/v1/calls/{call_id}/reprocess", headers=rep.headers).status_code == 202
 
 
 def test_corrupt_audio_is_refused_at_upload(client) -> None:  # type: ignore[no-untyped-def]
