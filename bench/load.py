@@ -4,7 +4,7 @@ Concurrent clients list calls, read transcripts and (when the route exists) sear
 time while a batch of uploads arrives at once. Prints throughput, p50/p95/p99 latency and errors
 per kind of request, a single-client baseline measured in the same run, and the machine.
 
-    .venv/bin/python bench/bench_load.py --clients 50 --seconds 20 --uploads 20
+    .venv/bin/python bench/load.py --clients 50 --seconds 20 --uploads 20
 
 Needs PostgreSQL on 127.0.0.1:5432 (user postgres) and `redis-server` on PATH; it creates and
 drops its own database and runs its own Redis on a free port. Nothing leaves loopback.
