@@ -12,6 +12,10 @@ dropped at the end whatever happens. Prints median and best per analytic, the st
 ran and the indexes their plans use, the row counts, a full-scan baseline measured in the same run,
 and the machine.
 
+The per-deal stage summary (deal_stage_summary, which conversion and velocity read) is computed from
+the generated events by app.deals.stage_summary.summarize, the function every write path runs, and
+bulk-loaded beside them.
+
 A deal's history in the app is linear: created, at most one advance per stage, then won / lost /
 invalid, so an 8-stage deal holds at most 9 events. Past that, the generator adds rework loops (sent
 back one stage, then advanced again, as CRM histories show) until --events is reached.
@@ -201,7 +205,7 @@ def load(db: Database, data: Data) -> None:
 
     import app.model_registry  # noqa: F401
     from app.db import Base, get_engine, session_scope
-    from app.deals.models import Deal, DealStageEvent
+    from app.deals.models import Deal, DealStageEvent, DealStageSummary
     from app.sop import service as sop_service
     from app.users.models import Team, TeamMembership, User
 
@@ -218,9 +222,11 @@ def load(db: Database, data: Data) -> None:
     with engine.begin() as conn:
         for model, rows in small:
             conn.execute(insert(model), rows)
+    summary = summary_rows(data.events)
     if db.kind == "postgresql":
         _copy(engine, "deal", data.deals)
         _copy(engine, "deal_stage_event", data.events)
+        _copy(engine, "deal_stage_summary", summary)
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             from sqlalchemy import text
 
@@ -231,13 +237,29 @@ def load(db: Database, data: Data) -> None:
             conn.execute(text("VACUUM ANALYZE"))
     else:
         with engine.begin() as conn:
-            for model, rows in ((Deal, data.deals), (DealStageEvent, data.events)):
+            for model, rows in ((Deal, data.deals), (DealStageEvent, data.events), (DealStageSummary, summary)):
                 for start in range(0, len(rows), CHUNK):
                     conn.execute(insert(model), rows[start:start + CHUNK])
         with engine.begin() as conn:
             from sqlalchemy import text
 
             conn.execute(text("ANALYZE"))
+
+
+def summary_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Number the events as the database would, then the per-deal stage summary the app keeps in
+    step with them (app.deals.stage_summary.summarize, the code every write path runs)."""
+    from itertools import groupby
+
+    from app.deals.stage_summary import HistoryEvent, summarize
+
+    for number, event in enumerate(events, start=1):
+        event["id"] = number
+    rows: list[dict[str, Any]] = []
+    for deal_id, group in groupby(events, key=lambda e: e["deal_id"]):
+        rows += summarize(deal_id, [HistoryEvent(e["id"], e["kind"], e["from_stage"], e["to_stage"], e["at"])
+                                    for e in group])
+    return rows
 
 
 def _copy(engine: Any, table: str, rows: list[dict[str, Any]]) -> None:
@@ -375,7 +397,7 @@ def row_counts(url: str) -> dict[str, int]:
 
     with get_engine(url).connect() as conn:
         return {t: int(conn.execute(text(f"SELECT count(*) FROM {t}")).scalar() or 0)
-                for t in ("deal", "deal_stage_event", "account", "user_account")}
+                for t in ("deal", "deal_stage_event", "deal_stage_summary", "account", "user_account")}
 
 
 def table_indexes(url: str) -> list[str]:
@@ -385,7 +407,7 @@ def table_indexes(url: str) -> list[str]:
 
     inspector = inspect(get_engine(url))
     return [f"{t}.{ix['name']}({', '.join(c for c in ix['column_names'] if c)})"
-            for t in ("deal", "deal_stage_event") for ix in inspector.get_indexes(t)]
+            for t in ("deal", "deal_stage_event", "deal_stage_summary") for ix in inspector.get_indexes(t)]
 
 
 # ---------------------------------------------------------------- main

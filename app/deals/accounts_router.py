@@ -7,7 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from app.deals import service as deals_service
-from app.deals.schemas import AccountCreate, AccountList, AccountRead, AccountUpdate, ContactCreate, ContactRead
+from app.deals.schemas import (
+    AccountCreate,
+    AccountList,
+    AccountRead,
+    AccountUpdate,
+    ContactCreate,
+    ContactRead,
+)
 from app.deps import CurrentUser, PageDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/accounts", tags=["accounts"])

@@ -1,9 +1,8 @@
 """Set-based reads of deal stage history for the analytics, on SQLite and PostgreSQL alike.
 
-Per-stage "distinct deals that ever entered / left a stage" are counted in one pass over the events:
-each deal's stages are folded into a bitmask (stage i → bit i), then deals are counted per
-(status, entered mask, left mask) — a few hundred rows whatever the number of deals — and the bits
-are expanded here. Durations are summed in SQL as seconds and averaged here."""
+Conversion, win rate per stage and dwell read deal_stage_summary (one row per deal and stage, kept in
+step with the history by app.deals.stage_summary) joined to the deals in scope: a few rows per deal
+instead of every event, and no per-deal grouping. Durations are summed in SQL and averaged here."""
 
 from __future__ import annotations
 
@@ -11,14 +10,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Float, case, cast, distinct, func, literal, select
+from sqlalchemy import ColumnElement, Float, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 
-from app.deals.models import Deal, DealStageEvent, DealStatus, EventKind
-
-# Bits of a signed 64-bit integer; a process with more stages falls back to a per-stage DISTINCT count.
-MAX_MASK_STAGES = 62
-LEFT_KINDS = (EventKind.advanced, EventKind.won)
+from app.deals.models import Deal, DealStageSummary, DealStatus
 
 
 def _dialect(session: Session) -> str:
@@ -33,11 +28,6 @@ def seconds_between(session: Session, start: ColumnElement, end: ColumnElement) 
     return (func.julianday(end) - func.julianday(start)) * literal(86400.0)
 
 
-def _bit_or(session: Session, expr: ColumnElement) -> ColumnElement:
-    # SQLite has no BIT_OR; a sum of distinct powers of two is the same number.
-    return func.bit_or(expr) if _dialect(session) == "postgresql" else func.sum(distinct(expr))
-
-
 @dataclass(frozen=True)
 class StageReach:
     """Distinct deals per stage: entered (split by the deal's status now) and left by advancing or winning."""
@@ -47,50 +37,6 @@ class StageReach:
 
     def entered_total(self, stage_id: str) -> int:
         return sum(self.entered.get(stage_id, {}).values())
-
-
-def stage_reach(*, session: Session, conditions: Sequence[ColumnElement[bool]], stage_ids: list[str]) -> StageReach:
-    """For each stage: deals (by status) with an event into it, and deals with an advance/win out of it."""
-    if not stage_ids:
-        return StageReach({}, {})
-    if len(stage_ids) > MAX_MASK_STAGES:
-        return _stage_reach_distinct(session=session, conditions=conditions, stage_ids=stage_ids)
-    into = case({s: 1 << i for i, s in enumerate(stage_ids)}, value=DealStageEvent.to_stage)
-    out = case((DealStageEvent.kind.in_(LEFT_KINDS),
-                case({s: 1 << i for i, s in enumerate(stage_ids)}, value=DealStageEvent.from_stage)))
-    per_deal = (select(Deal.status.label("status"), _bit_or(session, into).label("entered"),
-                       _bit_or(session, out).label("left"))
-                .join(Deal, Deal.id == DealStageEvent.deal_id).where(*conditions)
-                # Grouped by the deal's primary key alone (status depends on it): no sort on (id, status).
-                .group_by(Deal.id).subquery())
-    rows = session.execute(select(per_deal.c.status, per_deal.c.entered, per_deal.c.left, func.count())
-                           .group_by(per_deal.c.status, per_deal.c.entered, per_deal.c.left)).all()
-    entered: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    left: dict[str, int] = defaultdict(int)
-    for status, entered_mask, left_mask, n in rows:
-        for i, stage_id in enumerate(stage_ids):
-            if int(entered_mask or 0) >> i & 1:
-                entered[stage_id][status] += n
-            if int(left_mask or 0) >> i & 1:
-                left[stage_id] += n
-    return StageReach({k: dict(v) for k, v in entered.items()}, dict(left))
-
-
-def _stage_reach_distinct(*, session: Session, conditions: Sequence[ColumnElement[bool]],
-                          stage_ids: list[str]) -> StageReach:
-    entered: dict[str, dict[str, int]] = defaultdict(dict)
-    for stage_id, status, n in session.execute(
-            select(DealStageEvent.to_stage, Deal.status, func.count(distinct(Deal.id)))
-            .join(Deal, Deal.id == DealStageEvent.deal_id)
-            .where(*conditions, DealStageEvent.to_stage.in_(stage_ids))
-            .group_by(DealStageEvent.to_stage, Deal.status)):
-        entered[stage_id][status] = n
-    left = dict(session.execute(
-        select(DealStageEvent.from_stage, func.count(distinct(DealStageEvent.deal_id)))
-        .join(Deal, Deal.id == DealStageEvent.deal_id)
-        .where(*conditions, DealStageEvent.from_stage.in_(stage_ids), DealStageEvent.kind.in_(LEFT_KINDS))
-        .group_by(DealStageEvent.from_stage)).tuples().all())
-    return StageReach(dict(entered), left)
 
 
 @dataclass(frozen=True)
@@ -105,17 +51,41 @@ class Stays:
         return round(self.seconds[stage_id] / 86400 / n, 2) if n else None
 
 
-def stays(*, session: Session, conditions: Sequence[ColumnElement[bool]]) -> Stays:
-    """Dwell per stage: each event paired with the deal's next one (by time, then id) via LEAD."""
-    nxt = func.lead(DealStageEvent.at).over(partition_by=DealStageEvent.deal_id,
-                                            order_by=(DealStageEvent.at, DealStageEvent.id))
-    pairs = (select(DealStageEvent.to_stage.label("stage"), DealStageEvent.at.label("at"), nxt.label("next_at"))
-             .join(Deal, Deal.id == DealStageEvent.deal_id).where(*conditions).subquery())
-    seconds = seconds_between(session, pairs.c.at, pairs.c.next_at)
-    rows = session.execute(select(pairs.c.stage, func.count(), cast(func.sum(seconds), Float))
-                           .where(pairs.c.next_at.is_not(None), pairs.c.stage.is_not(None), pairs.c.stage != "")
-                           .group_by(pairs.c.stage)).all()
-    return Stays({s: n for s, n, _t in rows}, {s: float(t or 0) for s, _n, t in rows})
+@dataclass(frozen=True)
+class StageStats:
+    reach: StageReach
+    stays: Stays
+
+
+def stage_stats(*, session: Session, conditions: Sequence[ColumnElement[bool]], stage_ids: list[str]) -> StageStats:
+    """One pass over the summary rows of the deals in scope, grouped by stage and the deal's status:
+    deals that entered the stage, deals that advanced (or won) out of it, completed stays and their length."""
+    summary = DealStageSummary
+    rows = session.execute(
+        select(summary.stage_id, Deal.status, func.count(case((summary.entries > 0, 1))),
+               func.count(case((summary.advanced_out > 0, 1))), func.sum(summary.stays),
+               cast(func.sum(summary.dwell_seconds), Float))
+        .join(Deal, Deal.id == summary.deal_id)
+        .where(*conditions, summary.stage_id.in_(stage_ids))
+        .group_by(summary.stage_id, Deal.status)).all()
+    entered: dict[str, dict[str, int]] = defaultdict(dict)
+    left: dict[str, int] = defaultdict(int)
+    count: dict[str, int] = defaultdict(int)
+    seconds: dict[str, float] = defaultdict(float)
+    for stage_id, status, n_entered, n_left, n_stays, total in rows:
+        if n_entered:
+            entered[stage_id][status] = int(n_entered)
+        if n_left:
+            left[stage_id] += int(n_left)
+        if n_stays:
+            count[stage_id] += int(n_stays)
+            seconds[stage_id] += float(total or 0)
+    return StageStats(StageReach(dict(entered), dict(left)), Stays(dict(count), dict(seconds)))
+
+
+def stage_reach(*, session: Session, conditions: Sequence[ColumnElement[bool]], stage_ids: list[str]) -> StageReach:
+    """For each stage: deals (by status) with an event into it, and deals with an advance/win out of it."""
+    return stage_stats(session=session, conditions=conditions, stage_ids=stage_ids).reach
 
 
 def average_cycle(*, session: Session, conditions: Sequence[ColumnElement[bool]]) -> tuple[float | None, int]:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from app.db import utcnow
 from app.deals import process as process_service
 from app.deals import service as deals_service
+from app.deals import stage_summary
 from app.deals.exceptions import CsvImportError, NotAllowed
 from app.deals.models import Account, Deal, DealSource, DealStatus, EventKind
 from app.deals.schemas import DealCreate
@@ -287,6 +288,8 @@ def _create(*, session: Session, user: User, row: dict[str, Any], now: datetime)
     event = deals_service.history(session=session, deal=deal)[0]
     event.to_stage, event.reason = row["stage_id"], f"imported from CSV at stage {row['stage_id']}"
     deal.stage_id = row["stage_id"]
+    session.flush()
+    stage_summary.rebuild(session=session, deal_id=deal.id)  # the created event now enters the CSV's stage
     if row["status"] != DealStatus.open:
         deal.status, deal.close_reason, deal.closed_at = row["status"], row["close_reason"], now
         deals_service.record_event(session=session, deal=deal, kind=EventKind(row["status"]), from_stage=deal.stage_id,

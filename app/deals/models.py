@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, TimestampMixin, utcnow
@@ -152,6 +152,23 @@ class DealStageEvent(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     reason: Mapped[str] = mapped_column(Text, default="")
     approval_id: Mapped[int | None] = mapped_column(ForeignKey("deal_approval.id", ondelete="SET NULL"))
+
+
+class DealStageSummary(Base):
+    """Per deal and stage, what its stage history says: kept in step with deal_stage_event by
+    app.deals.stage_summary on every write, so conversion and dwell read one row per deal and stage
+    instead of re-walking a million events."""
+
+    __tablename__ = "deal_stage_summary"
+
+    deal_id: Mapped[int] = mapped_column(ForeignKey("deal.id", ondelete="CASCADE"), primary_key=True)
+    stage_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    entries: Mapped[int] = mapped_column(default=0)  # events into the stage (created, advanced, sent back)
+    first_entered_at: Mapped[datetime | None]
+    advanced_out: Mapped[int] = mapped_column(default=0)  # advanced or won events out of the stage
+    last_left_at: Mapped[datetime | None]
+    stays: Mapped[int] = mapped_column(default=0)  # entries followed by another event (completed stays)
+    dwell_seconds: Mapped[float] = mapped_column(Float, default=0.0)  # their total length
 
 
 class DealActivity(Base):

@@ -14,6 +14,7 @@ from app.calls import service as calls_service
 from app.calls.models import Call
 from app.db import utcnow
 from app.deals import process as process_service
+from app.deals import stage_summary
 from app.deals.exceptions import (
     AccountNotFound,
     DealNotFound,
@@ -286,6 +287,8 @@ def record_event(
     session.add(event)
     deal.last_activity_at = max(aware(deal.last_activity_at), at) if deal.last_activity_at else at
     session.flush()
+    # The summary the analytics read changes in the same transaction as the history it summarises.
+    stage_summary.rebuild(session=session, deal_id=deal.id)
     return event
 
 
