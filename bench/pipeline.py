@@ -12,9 +12,9 @@ dropped at the end whatever happens. Prints median and best per analytic, the st
 ran and the indexes their plans use, the row counts, a full-scan baseline measured in the same run,
 and the machine.
 
-The per-deal stage summary (deal_stage_summary, which conversion and velocity read) is computed from
-the generated events by app.deals.stage_summary.summarize, the function every write path runs, and
-bulk-loaded beside them.
+The per-deal stage summary (deal_stage_summary, whose stays velocity sums) and each deal's reach keys
+(entered_stages / advanced_stages, which conversion groups by) are computed from the generated events
+by app.deals.stage_summary, the code every write path runs, and bulk-loaded beside them.
 
 A deal's history in the app is linear: created, at most one advance per stage, then won / lost /
 invalid, so an 8-stage deal holds at most 9 events. Past that, the generator adds rework loops (sent
@@ -222,7 +222,7 @@ def load(db: Database, data: Data) -> None:
     with engine.begin() as conn:
         for model, rows in small:
             conn.execute(insert(model), rows)
-    summary = summary_rows(data.events)
+    summary = summary_rows(data.events, data.deals)
     if db.kind == "postgresql":
         _copy(engine, "deal", data.deals)
         _copy(engine, "deal_stage_event", data.events)
@@ -246,19 +246,22 @@ def load(db: Database, data: Data) -> None:
             conn.execute(text("ANALYZE"))
 
 
-def summary_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Number the events as the database would, then the per-deal stage summary the app keeps in
-    step with them (app.deals.stage_summary.summarize, the code every write path runs)."""
+def summary_rows(events: list[dict[str, Any]], deals: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Number the events as the database would, then the per-deal stage summary and the deals' reach
+    keys that the app keeps in step with them (app.deals.stage_summary, the code every write path runs)."""
     from itertools import groupby
 
-    from app.deals.stage_summary import HistoryEvent, summarize
+    from app.deals.stage_summary import HistoryEvent, reach_keys, summarize
 
     for number, event in enumerate(events, start=1):
         event["id"] = number
+    by_id = {deal["id"]: deal for deal in deals}
     rows: list[dict[str, Any]] = []
     for deal_id, group in groupby(events, key=lambda e: e["deal_id"]):
-        rows += summarize(deal_id, [HistoryEvent(e["id"], e["kind"], e["from_stage"], e["to_stage"], e["at"])
-                                    for e in group])
+        mine = summarize(deal_id, [HistoryEvent(e["id"], e["kind"], e["from_stage"], e["to_stage"], e["at"])
+                                   for e in group])
+        by_id[deal_id]["entered_stages"], by_id[deal_id]["advanced_stages"] = reach_keys(mine)
+        rows += mine
     return rows
 
 

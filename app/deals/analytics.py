@@ -341,8 +341,9 @@ class Velocity:
 def velocity(*, session: Session, user: User, scope: Scope, now: datetime | None = None) -> Velocity:
     """Observed win rate per stage next to the configured probability, dwell time and sales cycle."""
     conditions = _cohort(user, scope)
-    stats = history_sql.stage_stats(session=session, conditions=conditions, stage_ids=[s.id for s in scope.process.stages])
-    reach, dwell = stats.reach, stats.stays
+    stage_ids = [s.id for s in scope.process.stages]
+    reach = history_sql.stage_reach(session=session, conditions=conditions, stage_ids=stage_ids)
+    dwell = history_sql.stays(session=session, conditions=conditions, stage_ids=stage_ids)
     stages = [_stage_velocity(stage, reach.entered.get(stage.id, {}), dwell.count.get(stage.id, 0),
                               dwell.average_days(stage.id)) for stage in scope.process.stages]
     cycle, sample = average_cycle(session=session, conditions=conditions)

@@ -1,8 +1,9 @@
 """Set-based reads of deal stage history for the analytics, on SQLite and PostgreSQL alike.
 
-Conversion, win rate per stage and dwell read deal_stage_summary (one row per deal and stage, kept in
-step with the history by app.deals.stage_summary) joined to the deals in scope: a few rows per deal
-instead of every event, and no per-deal grouping. Durations are summed in SQL and averaged here."""
+Nothing here walks deal_stage_event: app.deals.stage_summary keeps, in step with the history, two keys
+on each deal (the stages it entered, the stages it advanced out of), which conversion and win rate per
+stage group by, and deal_stage_summary (one row per deal and stage), whose stays dwell sums. Durations
+are summed in SQL and averaged here."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Float, case, cast, func, literal, select
+from sqlalchemy import ColumnElement, Float, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from app.deals.models import Deal, DealStageSummary, DealStatus
@@ -51,41 +52,34 @@ class Stays:
         return round(self.seconds[stage_id] / 86400 / n, 2) if n else None
 
 
-@dataclass(frozen=True)
-class StageStats:
-    reach: StageReach
-    stays: Stays
+def stage_reach(*, session: Session, conditions: Sequence[ColumnElement[bool]], stage_ids: list[str]) -> StageReach:
+    """For each stage: deals (by status) with an event into it, and deals with an advance/win out of it.
+
+    Deals are counted per (status, entered_stages, advanced_stages) — a few hundred groups whatever the
+    number of deals, read from one index — and the keys are expanded here."""
+    wanted = set(stage_ids)
+    rows = session.execute(select(Deal.status, Deal.entered_stages, Deal.advanced_stages, func.count())
+                           .where(*conditions)
+                           .group_by(Deal.status, Deal.entered_stages, Deal.advanced_stages)).all()
+    entered: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    left: dict[str, int] = defaultdict(int)
+    for status, entered_key, advanced_key, n in rows:
+        for stage_id in wanted.intersection((entered_key or "").split()):
+            entered[stage_id][status] += n
+        for stage_id in wanted.intersection((advanced_key or "").split()):
+            left[stage_id] += n
+    return StageReach({k: dict(v) for k, v in entered.items()}, dict(left))
 
 
-def stage_stats(*, session: Session, conditions: Sequence[ColumnElement[bool]], stage_ids: list[str]) -> StageStats:
-    """One pass over the summary rows of the deals in scope, grouped by stage and the deal's status:
-    deals that entered the stage, deals that advanced (or won) out of it, completed stays and their length."""
+def stays(*, session: Session, conditions: Sequence[ColumnElement[bool]], stage_ids: list[str]) -> Stays:
+    """Completed stays per stage and their total length, summed over the summary rows of the deals in scope."""
     summary = DealStageSummary
     rows = session.execute(
-        select(summary.stage_id, Deal.status, func.count(case((summary.entries > 0, 1))),
-               func.count(case((summary.advanced_out > 0, 1))), func.sum(summary.stays),
-               cast(func.sum(summary.dwell_seconds), Float))
+        select(summary.stage_id, func.sum(summary.stays), cast(func.sum(summary.dwell_seconds), Float))
         .join(Deal, Deal.id == summary.deal_id)
-        .where(*conditions, summary.stage_id.in_(stage_ids))
-        .group_by(summary.stage_id, Deal.status)).all()
-    entered: dict[str, dict[str, int]] = defaultdict(dict)
-    left: dict[str, int] = defaultdict(int)
-    count: dict[str, int] = defaultdict(int)
-    seconds: dict[str, float] = defaultdict(float)
-    for stage_id, status, n_entered, n_left, n_stays, total in rows:
-        if n_entered:
-            entered[stage_id][status] = int(n_entered)
-        if n_left:
-            left[stage_id] += int(n_left)
-        if n_stays:
-            count[stage_id] += int(n_stays)
-            seconds[stage_id] += float(total or 0)
-    return StageStats(StageReach(dict(entered), dict(left)), Stays(dict(count), dict(seconds)))
-
-
-def stage_reach(*, session: Session, conditions: Sequence[ColumnElement[bool]], stage_ids: list[str]) -> StageReach:
-    """For each stage: deals (by status) with an event into it, and deals with an advance/win out of it."""
-    return stage_stats(session=session, conditions=conditions, stage_ids=stage_ids).reach
+        .where(*conditions, summary.stage_id.in_(stage_ids), summary.stays > 0)
+        .group_by(summary.stage_id)).all()
+    return Stays({s: int(n) for s, n, _t in rows}, {s: float(t or 0) for s, _n, t in rows})
 
 
 def average_cycle(*, session: Session, conditions: Sequence[ColumnElement[bool]]) -> tuple[float | None, int]:

@@ -289,7 +289,7 @@ def _create(*, session: Session, user: User, row: dict[str, Any], now: datetime)
     event.to_stage, event.reason = row["stage_id"], f"imported from CSV at stage {row['stage_id']}"
     deal.stage_id = row["stage_id"]
     session.flush()
-    stage_summary.rebuild(session=session, deal_id=deal.id)  # the created event now enters the CSV's stage
+    stage_summary.rebuild(session=session, deal=deal)  # the created event now enters the CSV's stage
     if row["status"] != DealStatus.open:
         deal.status, deal.close_reason, deal.closed_at = row["status"], row["close_reason"], now
         deals_service.record_event(session=session, deal=deal, kind=EventKind(row["status"]), from_stage=deal.stage_id,

@@ -98,6 +98,8 @@ class Deal(TimestampMixin, Base):
         # … won in the period and the average sales cycle.
         Index("ix_deal_process_status_closed", "process_id", "status", "closed_at", "currency", "amount_minor",
               "opened_at"),
+        # … and conversion / win rate per stage: deals grouped by (status, stages entered, stages left).
+        Index("ix_deal_process_status_reach", "process_id", "status", "entered_stages", "advanced_stages"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -128,6 +130,10 @@ class Deal(TimestampMixin, Base):
     # Whether the account was already a customer when the deal opened (new vs existing business).
     existing_account: Mapped[bool] = mapped_column(default=False)
     last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # From the stage history (kept by app.deals.stage_summary on every write): the ids, sorted and
+    # space-separated, of the stages the deal ever entered and of those it advanced (or won) out of.
+    entered_stages: Mapped[str] = mapped_column(Text, default="", server_default="")
+    advanced_stages: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     @property
     def amount(self) -> Decimal:

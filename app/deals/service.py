@@ -288,7 +288,7 @@ def record_event(
     deal.last_activity_at = max(aware(deal.last_activity_at), at) if deal.last_activity_at else at
     session.flush()
     # The summary the analytics read changes in the same transaction as the history it summarises.
-    stage_summary.rebuild(session=session, deal_id=deal.id)
+    stage_summary.rebuild(session=session, deal=deal)
     return event
 
 

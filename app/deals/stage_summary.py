@@ -1,7 +1,8 @@
 """The per-deal stage summary (deal_stage_summary): one row per deal and stage with what the deal's
-stage history says about it. Every write to deal_stage_event goes through
-app.deals.service.record_event (or calls rebuild itself), which rebuilds the deal's rows in the same
-transaction; the analytics then read a few rows per deal instead of the whole history."""
+stage history says about it, plus two keys on the deal row (entered_stages, advanced_stages) that let
+conversion group deals without reading any history. Every write to deal_stage_event goes through
+app.deals.service.record_event (or calls rebuild itself), which rebuilds both in the same
+transaction; the analytics then read the deal row or a few rows per deal instead of the history."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from app.deals.models import DealStageEvent, DealStageSummary, EventKind
+from app.deals.models import Deal, DealStageEvent, DealStageSummary, EventKind
 
 # Leaving a stage "forward" in the conversion sense: an advance (also one that sends the deal back) or a win.
 LEFT_KINDS = (EventKind.advanced, EventKind.won)
@@ -73,12 +74,20 @@ def history_of(*, session: Session, deal_id: int) -> list[HistoryEvent]:
     return [HistoryEvent(*row) for row in rows]
 
 
-def rebuild(*, session: Session, deal_id: int) -> list[dict[str, Any]]:
-    """Replace the deal's summary rows with what its stored history says (call after a flush)."""
-    rows = summarize(deal_id, history_of(session=session, deal_id=deal_id))
-    session.execute(delete(DealStageSummary).where(DealStageSummary.deal_id == deal_id))
+def reach_keys(rows: Iterable[dict[str, Any]]) -> tuple[str, str]:
+    """The deal's entered_stages and advanced_stages: stage ids, sorted, space-separated."""
+    rows = list(rows)
+    return (" ".join(sorted(r["stage_id"] for r in rows if r["entries"])),
+            " ".join(sorted(r["stage_id"] for r in rows if r["advanced_out"])))
+
+
+def rebuild(*, session: Session, deal: Deal) -> list[dict[str, Any]]:
+    """Replace the deal's summary rows and reach keys with what its stored history says (after a flush)."""
+    rows = summarize(deal.id, history_of(session=session, deal_id=deal.id))
+    session.execute(delete(DealStageSummary).where(DealStageSummary.deal_id == deal.id))
     if rows:
         session.execute(insert(DealStageSummary), rows)
+    deal.entered_stages, deal.advanced_stages = reach_keys(rows)
     return rows
 
 

@@ -62,8 +62,11 @@ def _row(stage: str, entries: int, first: float | None, out: int, left: float | 
 
 
 def _all_rows(session: Session) -> list[tuple[object, ...]]:
-    return [tuple(r) for r in session.execute(select(*DealStageSummary.__table__.columns)
-                                              .order_by(DealStageSummary.deal_id, DealStageSummary.stage_id))]
+    """Every summary row, then every deal's reach keys."""
+    rows = session.execute(select(*DealStageSummary.__table__.columns)
+                           .order_by(DealStageSummary.deal_id, DealStageSummary.stage_id))
+    keys = session.execute(select(Deal.id, Deal.entered_stages, Deal.advanced_stages).order_by(Deal.id))
+    return [tuple(r) for r in rows] + [(*k, "keys", None, None, None, 0.0) for k in keys]
 
 
 def test_summary_follows_every_move_including_a_step_back(session, process) -> None:  # type: ignore[no-untyped-def]
@@ -76,6 +79,8 @@ def test_summary_follows_every_move_including_a_step_back(session, process) -> N
     assert stage_summary.stored(session=session, deal_id=deal.id) == expected
     history = stage_summary.history_of(session=session, deal_id=deal.id)
     assert sorted(stage_summary.summarize(deal.id, history), key=lambda r: r["stage_id"]) == expected
+    session.refresh(deal)
+    assert (deal.entered_stages, deal.advanced_stages) == ("lead negotiation proposal qualify", "lead proposal qualify")
 
 
 def test_import_summarises_the_stage_the_csv_names(session, process) -> None:  # type: ignore[no-untyped-def]
@@ -91,6 +96,8 @@ def test_import_summarises_the_stage_the_csv_names(session, process) -> None:  #
     [lost] = stage_summary.stored(session=session, deal_id=lost_id)
     assert (lost["stage_id"], lost["stays"], lost["dwell_seconds"], lost["advanced_out"]) == (
         "negotiation", 1, (T0 - opened).total_seconds(), 0)
+    keys = session.execute(select(Deal.entered_stages, Deal.advanced_stages).order_by(Deal.id)).all()
+    assert [tuple(k) for k in keys] == [("proposal", ""), ("negotiation", "")]
 
 
 def test_deleting_a_deal_deletes_its_summary(session, process) -> None:  # type: ignore[no-untyped-def]

@@ -1,4 +1,4 @@
-"""deal stage summary: one row per deal and stage, backfilled from the stage history
+"""deal stage summary: one row per deal and stage, and the deal's reach keys, backfilled from the history
 
 Revision ID: 20261125_0002
 Revises: 20261125_0001
@@ -36,6 +36,31 @@ FROM (
 ) AS parts
 GROUP BY deal_id, stage_id
 """
+# The deal's reach keys: ids of the stages it entered / advanced out of, sorted by code point (as
+# Python's sorted() in app.deals.stage_summary.reach_keys), space-separated.
+KEYS = {
+    "postgresql": """
+UPDATE deal SET entered_stages = keys.entered, advanced_stages = keys.advanced
+FROM (SELECT deal_id,
+             coalesce(string_agg(stage_id, ' ' ORDER BY stage_id COLLATE "C") FILTER (WHERE entries > 0), '')
+                 AS entered,
+             coalesce(string_agg(stage_id, ' ' ORDER BY stage_id COLLATE "C") FILTER (WHERE advanced_out > 0), '')
+                 AS advanced
+      FROM deal_stage_summary GROUP BY deal_id) AS keys
+WHERE keys.deal_id = deal.id
+""",
+    # SQLite before 3.44 has no ORDER BY inside group_concat; it concatenates in the order of the
+    # ordered subquery it reads.
+    "sqlite": """
+UPDATE deal SET
+    entered_stages = coalesce((SELECT group_concat(stage_id, ' ') FROM (
+        SELECT stage_id FROM deal_stage_summary AS s WHERE s.deal_id = deal.id AND s.entries > 0
+        ORDER BY stage_id)), ''),
+    advanced_stages = coalesce((SELECT group_concat(stage_id, ' ') FROM (
+        SELECT stage_id FROM deal_stage_summary AS s WHERE s.deal_id = deal.id AND s.advanced_out > 0
+        ORDER BY stage_id)), '')
+""",
+}
 SECONDS = {
     "postgresql": "date_part('epoch', next_at - at)",
     "sqlite": "(julianday(next_at) - julianday(at)) * 86400.0",
@@ -55,10 +80,19 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['deal_id'], ['deal.id'], name=op.f('fk_deal_stage_summary_deal_id_deal'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('deal_id', 'stage_id', name=op.f('pk_deal_stage_summary'))
     )
-    bind = op.get_bind()
-    seconds = SECONDS.get(bind.dialect.name, SECONDS["sqlite"])
-    op.execute(BACKFILL.format(seconds=seconds))
+    with op.batch_alter_table('deal', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('entered_stages', sa.Text(), server_default='', nullable=False))
+        batch_op.add_column(sa.Column('advanced_stages', sa.Text(), server_default='', nullable=False))
+        batch_op.create_index('ix_deal_process_status_reach',
+                              ['process_id', 'status', 'entered_stages', 'advanced_stages'], unique=False)
+    dialect = "postgresql" if op.get_bind().dialect.name == "postgresql" else "sqlite"
+    op.execute(BACKFILL.format(seconds=SECONDS[dialect]))
+    op.execute(KEYS[dialect])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('deal', schema=None) as batch_op:
+        batch_op.drop_index('ix_deal_process_status_reach')
+        batch_op.drop_column('advanced_stages')
+        batch_op.drop_column('entered_stages')
     op.drop_table('deal_stage_summary')
