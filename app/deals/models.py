@@ -166,6 +166,8 @@ class DealStageSummary(Base):
     instead of re-walking a million events."""
 
     __tablename__ = "deal_stage_summary"
+    # Dwell reads (deal, stage, stays, seconds) for the deals in scope without touching the table.
+    __table_args__ = (Index("ix_deal_stage_summary_dwell", "deal_id", "stage_id", "stays", "dwell_seconds"),)
 
     deal_id: Mapped[int] = mapped_column(ForeignKey("deal.id", ondelete="CASCADE"), primary_key=True)
     stage_id: Mapped[str] = mapped_column(String(80), primary_key=True)

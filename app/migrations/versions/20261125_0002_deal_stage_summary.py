@@ -80,6 +80,9 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['deal_id'], ['deal.id'], name=op.f('fk_deal_stage_summary_deal_id_deal'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('deal_id', 'stage_id', name=op.f('pk_deal_stage_summary'))
     )
+    with op.batch_alter_table('deal_stage_summary', schema=None) as batch_op:
+        batch_op.create_index('ix_deal_stage_summary_dwell', ['deal_id', 'stage_id', 'stays', 'dwell_seconds'],
+                              unique=False)
     with op.batch_alter_table('deal', schema=None) as batch_op:
         batch_op.add_column(sa.Column('entered_stages', sa.Text(), server_default='', nullable=False))
         batch_op.add_column(sa.Column('advanced_stages', sa.Text(), server_default='', nullable=False))
@@ -95,4 +98,6 @@ def downgrade() -> None:
         batch_op.drop_index('ix_deal_process_status_reach')
         batch_op.drop_column('advanced_stages')
         batch_op.drop_column('entered_stages')
+    with op.batch_alter_table('deal_stage_summary', schema=None) as batch_op:
+        batch_op.drop_index('ix_deal_stage_summary_dwell')
     op.drop_table('deal_stage_summary')
