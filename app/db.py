@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, ClassVar
 
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
@@ -29,7 +30,7 @@ def utcnow() -> datetime:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: DateTime(timezone=True)}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: DateTime(timezone=True)}
 
 
 class TimestampMixin:
@@ -46,10 +47,14 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
-@lru_cache(maxsize=8)
 def get_engine(url: str | None = None) -> Engine:
     """One engine per database URL and process."""
-    url = url or get_settings().database_url
+    # Resolve the default first: get_engine() and get_engine(None) must share one pool.
+    return _engine(url or get_settings().database_url)
+
+
+@lru_cache(maxsize=8)
+def _engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.removeprefix("sqlite:///")
         if path and path != ":memory:":
@@ -65,9 +70,20 @@ def get_engine(url: str | None = None) -> Engine:
     )
 
 
-@lru_cache(maxsize=8)
+get_engine.cache_clear = _engine.cache_clear  # type: ignore[attr-defined]  # tests reset it
+
+
 def get_sessionmaker(url: str | None = None) -> sessionmaker[Session]:
+    """One session factory per database URL and process."""
+    return _sessionmaker(url or get_settings().database_url)
+
+
+@lru_cache(maxsize=8)
+def _sessionmaker(url: str) -> sessionmaker[Session]:
     return sessionmaker(bind=get_engine(url), expire_on_commit=False)
+
+
+get_sessionmaker.cache_clear = _sessionmaker.cache_clear  # type: ignore[attr-defined]
 
 
 @contextmanager

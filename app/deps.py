@@ -2,43 +2,75 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import weakref
+from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+import anyio
+from fastapi import Depends, FastAPI, Query, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from app.config import get_settings
 from app.db import get_sessionmaker
-from app.errors import Forbidden, NotAuthenticated
+from app.errors import Forbidden, NotAuthenticated, Unprocessable
 from app.users import service as users_service
 from app.users.models import Role, User
 
 SESSION_COOKIE = "talktrack_session"
 
+# Per app and event loop: an asyncio.Semaphore belongs to the loop that first waits on it.
+_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, asyncio.Semaphore]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
-def _request_session() -> Iterator[Session]:
+def _db_slots(app: FastAPI) -> asyncio.Semaphore:
+    """How many requests of this process may use the database at once (= the pool size)."""
+    per_app = _slots.setdefault(asyncio.get_running_loop(), {})
+    slots = per_app.get(id(app))
+    if slots is None:
+        slots = per_app[id(app)] = asyncio.Semaphore(get_settings().db_pool_size)
+    return slots
+
+
+async def _request_session() -> AsyncIterator[Session]:
     """The request's session, closed after the response has been sent (lazy loads stay possible)."""
     session = get_sessionmaker()()
     try:
         yield session
     finally:
-        session.close()
+        if session.in_transaction():  # only then does close() talk to the database
+            with anyio.CancelScope(shield=True):
+                await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
-def _committed_session(session: Annotated[Session, Depends(_request_session)]) -> Iterator[Session]:
+async def _committed_session(
+    request: Request, session: Annotated[Session, Depends(_request_session)]
+) -> AsyncIterator[Session]:
     """Commit when the route returns, *before* the response is sent: a client never gets 2xx for a
     write that then fails to commit (e.g. the database restarting), and a failed commit is answered
-    like any other error (503 for a lost connection) instead of a dropped connection."""
-    try:
-        yield session
-    except BaseException:
-        session.rollback()
-        raise
-    # Outside the try: a failure in commit (or an after-commit hook) must not be followed by a
-    # rollback of an already committed session; _request_session's close() cleans up.
-    session.commit()
+    like any other error (503 for a lost connection) instead of a dropped connection.
+
+    Requests wait for a database slot in the event loop (cheap) rather than in a worker thread:
+    with more requests in flight than pooled connections, threads blocked on the pool would hold
+    every threadpool token while the requests holding connections wait for a token to finish,
+    until the pool timeout (the 500s and 20 s latencies of the first load test).
+    """
+    async with _db_slots(request.app):
+        try:
+            yield session
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await run_in_threadpool(session.rollback)
+            raise
+        # Outside the try: a failure in commit (or an after-commit hook) must not be followed by a
+        # rollback of an already committed session; _request_session's close() cleans up.
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(session.commit)
 
 
 SessionDep = Annotated[Session, Depends(_committed_session, scope="function")]
@@ -68,7 +100,7 @@ CurrentUser = Annotated[User, Depends(current_user)]
 
 
 def require_roles(*roles: Role):  # type: ignore[no-untyped-def]
-    def check(user: CurrentUser) -> User:
+    async def check(user: CurrentUser) -> User:  # async: no I/O, no threadpool trip
         if user.role not in roles:
             raise Forbidden(f"This action needs one of the roles: {', '.join(roles)}.")
         return user
@@ -84,22 +116,24 @@ CoachUser = Annotated[User, Depends(require_roles(Role.admin, Role.manager, Role
 class Page:
     """Pagination parameters, bounded: ?page=1&page_size=50."""
 
-    def __init__(
-        self,
-        page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-        page_size: Annotated[int | None, Query(ge=1)] = None,
-    ) -> None:
-        settings = get_settings()
-        size = page_size or settings.default_page_size
-        if size > settings.max_page_size:
-            from app.errors import Unprocessable
-
-            raise Unprocessable(f"page_size may be at most {settings.max_page_size}; got {size}.")
-        self.page, self.page_size = page, size
+    def __init__(self, page: int, page_size: int) -> None:
+        self.page, self.page_size = page, page_size
 
     @property
     def offset(self) -> int:
         return (self.page - 1) * self.page_size
 
 
-PageDep = Annotated[Page, Depends(Page)]
+async def _page(
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    page_size: Annotated[int | None, Query(ge=1)] = None,
+) -> Page:
+    # async: no I/O here, so no trip through the threadpool.
+    settings = get_settings()
+    size = page_size or settings.default_page_size
+    if size > settings.max_page_size:
+        raise Unprocessable(f"page_size may be at most {settings.max_page_size}; got {size}.")
+    return Page(page, size)
+
+
+PageDep = Annotated[Page, Depends(_page)]

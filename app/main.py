@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -115,6 +116,14 @@ def create_app() -> FastAPI:
             return _error(409, "Conflict", "The request conflicts with existing data (duplicate or missing reference).")
         log.error("request.failed path=%s", request.url.path, exc_info=exc)
         return _error(500, "InternalError", "Unexpected error; it has been logged.")
+
+    @app.exception_handler(PoolTimeout)
+    def _pool_timeout(request: Request, _exc: PoolTimeout) -> JSONResponse:
+        # Every pooled connection stayed busy for pool_timeout: overloaded, not broken.
+        log.warning("request.database_busy path=%s", request.url.path)
+        response = _error(503, "DatabaseBusy", "The database is busy; retry shortly.")
+        response.headers["Retry-After"] = "1"
+        return response
 
     @app.exception_handler(OverflowError)
     def _overflow(_request: Request, _exc: OverflowError) -> JSONResponse:

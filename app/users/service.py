@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from app.audit import service as audit_service
 from app.audit.models import AuditAction
@@ -140,14 +140,20 @@ def issue_token(
 
 def resolve_token(*, session: Session, secret: str) -> User | None:
     """The active user a token belongs to, or None if unknown, revoked or expired."""
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == security.token_hash(secret)))
+    # One round trip for token, user and team memberships: this runs on every request.
+    row = session.execute(
+        select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == security.token_hash(secret))
+        .options(joinedload(User.memberships))
+    ).unique().first()
     now = utcnow()
-    if token is None or token.revoked_at is not None:
+    if row is None:
+        return None
+    token, user = row
+    if token.revoked_at is not None or not user.is_active:
         return None
     if token.expires_at is not None and _aware(token.expires_at) <= now:
-        return None
-    user = session.get(User, token.user_id)
-    if user is None or not user.is_active:
         return None
     if token.last_used_at is None or _aware(token.last_used_at) < now - LAST_USED_RESOLUTION:
         _touch(session, token.id, now)
