@@ -29,13 +29,14 @@ def load_demo(console: Console, demo_dir: Path = DEMO_DIR) -> None:
         saved = sop_service.sync_shipped(session=session)
         console.print(f"SOPs: {', '.join(f'{r.sop_id} v{r.version}' for r, _ in saved)}")
         logins = _people(session, json.loads((demo_dir / "people.json").read_text(encoding="utf-8")))
+    # Deals first: the pipeline and the library read each call's outcome from its deal's history.
+    _load_deals(demo_dir, console)
     # Only files with a sidecar are demo calls (scripts and ground truth live beside them).
     files = [p for p in ingest.collect([demo_dir]) if ingest.sidecar(p)]
     rows = ingest.upload_all(files, {}, ADMIN_EMAIL, console)
     ingest.wait_with_progress(rows, console)
     console.print(ingest.summary_table(rows))
     _build_library([r.call_id for r in rows if r.call_id is not None], console)
-    _import_deals(demo_dir, console)
     _print_logins(console, logins)
 
 
@@ -85,17 +86,17 @@ def _build_library(call_ids: list[int], console: Console) -> None:
     console.print(f"library: auto clips {report.get('auto_clips')}, {report.get('talk_tracks')} talk tracks")
 
 
-def _import_deals(demo_dir: Path, console: Console) -> None:
-    csv_path = demo_dir / "deals.csv"
-    if not csv_path.exists():
+def _load_deals(demo_dir: Path, console: Console) -> None:
+    """Demo deals with their stage histories, approvals, intents and targets (app.deals.demo)."""
+    path = demo_dir / "deal_histories.json"
+    if not path.exists():
         return
-    from app.deals import importer
+    from app.deals import demo as deals_demo
 
     with session_scope() as session:
-        admin = users_service.get_user_by_email(session=session, email=ADMIN_EMAIL)
-        result = importer.import_csv(session=session, user=admin, data=csv_path.read_bytes())
-        imported, rejected = result.imported, len(result.rejected)
-    console.print(f"deals: {imported} imported, {rejected} already present or rejected")
+        report = deals_demo.load(session=session, path=path)
+    console.print(f"deals: {report.created} created with {report.steps} history steps, "
+                  f"{report.existing} already present; targets for {report.targets} team periods")
 
 
 def _print_logins(console: Console, logins: list[tuple[str, str, str]]) -> None:

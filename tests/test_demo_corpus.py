@@ -121,3 +121,26 @@ def test_audio_call_is_small_two_channel_opus(path: Path) -> None:
 
 def test_at_least_six_audio_calls_are_committed() -> None:
     assert len(list(GENERATED.glob("*.ogg"))) >= 6
+
+
+def _load_deals_script():
+    spec = importlib.util.spec_from_file_location("make_demo_deals", ROOT / "scripts" / "make_demo_deals.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_regenerating_the_demo_deal_histories_reproduces_the_committed_file(tmp_path: Path) -> None:
+    out = tmp_path / "deal_histories.json"
+    _load_deals_script().main(["--out", str(out)])
+    assert out.read_bytes() == (ROOT / "demo_data" / "deal_histories.json").read_bytes()
+
+
+def test_every_demo_call_belongs_to_a_demo_deal_with_a_history() -> None:
+    deals = json.loads((ROOT / "demo_data" / "deal_histories.json").read_text(encoding="utf-8"))["deals"]
+    by_ref = {d["external_ref"]: d for d in deals}
+    sidecars = [p for p in (ROOT / "demo_data").rglob("*.meta.json") if p.parent.name != "audio_scripts"]
+    refs = {json.loads(p.read_text(encoding="utf-8"))["deal_ref"] for p in sidecars}
+    assert len(sidecars) >= 72 and refs <= set(by_ref)
+    assert all(by_ref[ref]["steps"] for ref in refs)  # every called deal has something after its creation
