@@ -101,6 +101,19 @@ def find_target(*, session: Session, team_id: int | None, rep_id: int | None, pe
     return session.scalar(query.limit(1))
 
 
+def scope_target(*, session: Session, scope: Scope, period: str, currency: str | None = None) -> SalesTarget | None:
+    """The quota an analytic compares with: the scope's own, or for a rep asked about without a team,
+    the rep's quota whichever team it was set in (managers always set rep quotas within a team)."""
+    row = find_target(session=session, team_id=scope.team_id, rep_id=scope.rep_id, period=period, currency=currency)
+    if row is not None or scope.rep_id is None or scope.team_id is not None:
+        return row
+    query = select(SalesTarget).where(SalesTarget.rep_id == scope.rep_id, SalesTarget.period == period.upper(),
+                                      SalesTarget.metric == TargetMetric.revenue)
+    if currency:
+        query = query.where(SalesTarget.currency == currency)
+    return session.scalar(query.order_by(SalesTarget.id).limit(1))
+
+
 def list_targets(*, session: Session, user: User, period: str | None = None) -> list[SalesTarget]:
     query = select(SalesTarget)
     if user.role != Role.admin:
@@ -171,7 +184,7 @@ def funnel(*, session: Session, user: User, scope: Scope) -> Funnel:
 def _next_target(*, session: Session, scope: Scope) -> tuple[str | None, Decimal | None]:
     base = scope.period or parse_period(f"{utcnow().year}-Q{(utcnow().month - 1) // 3 + 1}")
     nxt = base.next()
-    row = find_target(session=session, team_id=scope.team_id, rep_id=scope.rep_id, period=nxt.label)
+    row = scope_target(session=session, scope=scope, period=nxt.label)
     return nxt.label, (row.value if row else None)
 
 
@@ -256,8 +269,8 @@ def _won_in_period(*, session: Session, conditions: list[ColumnElement[bool]], p
 
 def _total(*, session: Session, scope: Scope, currency: str, lines: list[ForecastLine], won: Decimal) -> ForecastTotal:
     weighted = sum((line.weighted for line in lines if line.currency == currency), Decimal("0.00"))
-    target_row = (find_target(session=session, team_id=scope.team_id, rep_id=scope.rep_id,
-                              period=scope.period.label, currency=currency) if scope.period else None)
+    target_row = (scope_target(session=session, scope=scope, period=scope.period.label, currency=currency)
+                  if scope.period else None)
     target = target_row.value if target_row else None
     gap = (target - won - weighted) if target is not None else None
     terms = " + ".join(f"{line.amount} × {line.win_probability}" for line in lines if line.currency == currency)

@@ -98,3 +98,23 @@ def test_activity_share_on_new_versus_existing_accounts(session, process) -> Non
     result = followups.activity_mix(session=session, rep=rep, period=parse_period("2026-W41"))
     assert (result.new_accounts, result.existing_accounts) == (3, 1)
     assert result.new_share == 0.75 and result.on_target is False
+
+
+def test_effective_new_customers_use_the_teams_configured_weekly_target(session, process) -> None:  # type: ignore[no-untyped-def]
+    from app.deals import analytics
+    from app.deals.models import TargetMetric
+    from app.deals.schemas import TargetIn
+
+    team = make_team()
+    rep = user(session, make_user(Role.rep, team_id=team).id)
+    manager = user(session, make_user(Role.manager, team_id=team).id)
+    week = parse_period("2026-W41")
+    assert followups.effective_new(session=session, rep=rep, period=week).target_per_week == Decimal(5)  # default
+    analytics.set_target(session=session, user=manager, target_in=TargetIn(
+        team_id=team, period="2026-Q4", metric=TargetMetric.effective_new_customers, value=Decimal(2)))
+    deal = new_deal(session, rep, account="New Co")
+    workflow.update_deal(session=session, user=rep, deal=deal, now=T0,
+                         deal_in=DealUpdate(need_confirmed=True, budget_confirmed=True, signer_confirmed=True))
+    result = followups.effective_new(session=session, rep=rep, period=week)
+    assert (result.target_per_week, result.target_for_period, result.total, result.met) == (
+        Decimal(2), Decimal("2.0"), 1, False)

@@ -65,3 +65,16 @@ def test_setting_a_target_needs_a_manager(session, process) -> None:  # type: ig
     rep = user(session, make_user(Role.rep, team_id=make_team()).id)
     with pytest.raises(NotAllowed):
         analytics.set_target(session=session, user=rep, target_in=TargetIn(period="2026-Q4", value=Decimal(1)))
+
+
+def test_a_reps_quota_gives_the_gap_of_their_own_forecast(client, session, process) -> None:  # type: ignore[no-untyped-def]
+    team = make_team()
+    rep, manager = make_user(Role.rep, team_id=team), make_user(Role.manager, team_id=team)
+    _fill(session, user(session, rep.id))
+    quota = client.put("/api/v1/pipeline/targets", headers=manager.headers,
+                       json={"team_id": team, "rep_id": rep.id, "period": "2026-Q4", "value": "25000000"})
+    assert quota.status_code == 200, quota.text
+    body = client.get(f"/api/v1/pipeline/forecast?process_id={process}&rep_id={rep.id}&period=2026-Q4",
+                      headers=rep.headers).json()
+    total = body["totals"][0]
+    assert (total["target"], total["gap"]) == ("25000000.00", "-1850000.00")  # ahead of quota

@@ -97,3 +97,29 @@ def test_api_import_then_export_round_trips(client, process, tmp_path: Path) -> 
     text = exported.content.decode("utf-8-sig")
     assert text.splitlines()[0].startswith("商机编号,商机名称,客户名称") and "CRM-4" in text
     assert '"Dock doors, phase 2"' in text and "500000.00" in text
+
+
+def test_utf8_without_bom_is_not_mistaken_for_gbk(session, process) -> None:  # type: ignore[no-untyped-def]
+    rep = user(session, make_user(Role.rep, team_id=make_team()).id)
+    data = "商机编号,客户名称,金额\nU-1,苏州恒通精密机械有限公司,50万\n".encode()
+    result = importer.import_csv(session=session, user=rep, data=data, process_id=process)
+    assert result.encoding == "utf-8" and result.imported == 1, result.rejected
+    deal = session.scalar(select(Deal).where(Deal.external_ref == "U-1"))
+    assert (deal.name, deal.amount) == ("苏州恒通精密机械有限公司", Decimal("500000.00"))
+
+
+def test_a_file_in_another_encoding_is_refused_saying_how_to_save_it(session, process) -> None:  # type: ignore[no-untyped-def]
+    rep = user(session, make_user(Role.rep, team_id=make_team()).id)
+    utf16 = "客户名称,金额\n华科智能,100\n".encode("utf-16")  # Excel's "Unicode Text"
+    with pytest.raises(CsvImportError, match="save it as CSV UTF-8"):
+        importer.import_csv(session=session, user=rep, data=utf16, process_id=process)
+    assert session.scalar(select(func.count()).select_from(Deal)) == 0
+
+
+def test_reimporting_a_file_rejects_every_known_external_id_and_adds_nothing(session, process) -> None:  # type: ignore[no-untyped-def]
+    rep = user(session, make_user(Role.rep, team_id=make_team()).id)
+    first = importer.import_csv(session=session, user=rep, data=_csv(rep.email), process_id=process)
+    again = importer.import_csv(session=session, user=rep, data=_csv(rep.email), process_id=process)
+    assert first.imported == 3 and again.imported == 0
+    assert "external id 'CRM-4' already exists" in {r.line: r.reason for r in again.rejected}[6]
+    assert session.scalar(select(func.count()).select_from(Deal)) == 3

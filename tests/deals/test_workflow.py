@@ -196,3 +196,40 @@ def test_lead_conversion_creates_account_contact_and_first_stage_deal(client, pr
     assert deal["source"] == "lead" and deal["stage_id"] == "lead"
     contacts = client.get(f"/api/v1/accounts/{deal['account_id']}/contacts", headers=rep.headers).json()
     assert [(c["name"], c["role"]) for c in contacts] == [("李部长", "decision_maker")]
+
+
+def test_a_refused_advance_changes_nothing(session, process) -> None:  # type: ignore[no-untyped-def]
+    from app.deals import service as deals_service
+
+    rep = user(session, make_user(Role.rep, team_id=make_team()).id)
+    deal = new_deal(session, rep, feedback={"contact_info": "+86 138"})
+    workflow.advance(session=session, user=rep, deal=deal, now=T0 + timedelta(days=1))  # lead → qualify
+    session.commit()
+    session.refresh(deal)
+    before = (deal.stage_id, deal.stage_entered_at, deal.last_activity_at, deal.entered_stages, deal.advanced_stages)
+    with pytest.raises(MissingFeedback, match="budget_range, decision_maker"):
+        workflow.advance(session=session, user=rep, deal=deal, now=T0 + timedelta(days=2))
+    session.commit()
+    session.refresh(deal)
+    assert (deal.stage_id, deal.stage_entered_at, deal.last_activity_at, deal.entered_stages,
+            deal.advanced_stages) == before
+    assert [e.kind for e in deals_service.history(session=session, deal=deal)] == ["created", "advanced"]
+    assert workflow.pending_approval(session=session, deal=deal) is None
+
+
+@pytest.mark.parametrize("decider", ["requester", "peer rep"])
+def test_a_refused_approval_leaves_the_request_pending_and_the_deal_in_place(session, process, decider) -> None:  # type: ignore[no-untyped-def]
+    team = make_team()
+    manager = user(session, make_user(Role.manager, team_id=team).id)
+    rep = user(session, make_user(Role.rep, team_id=team).id)
+    peer = user(session, make_user(Role.rep, team_id=team).id)
+    requester = manager if decider == "requester" else rep
+    deal = place(session, new_deal(session, rep, feedback={"proposal_sent": "yes"}), "proposal")
+    approval = workflow.advance(session=session, user=requester, deal=deal, now=T0).approval
+    assert approval is not None
+    with pytest.raises(NotAllowed):
+        workflow.approve(session=session, user=requester if decider == "requester" else peer, approval=approval)
+    session.commit()
+    session.refresh(approval)
+    session.refresh(deal)
+    assert (approval.status, approval.decided_by_id, deal.stage_id) == ("pending", None, "proposal")
