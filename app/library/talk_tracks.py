@@ -10,6 +10,14 @@ Variants: a track's rep phrasings are clustered the same way (centred cosine dis
 ranked by rank_score = 0.6 · mean snippet score + 0.4 · (advanced + 1) / (labelled + 2)
 (the advancement rate with a Laplace prior, so one lucky call does not top the list), then
 usage. The advancement rate is reported with its Wilson 95 % interval.
+
+Stable ids: a refresh updates talk tracks and variants in place rather than recreating them, so
+links, bookmarks and search entries that name one survive. A track keeps its id while its
+(kind, key, sop) stays; a new variant takes the id of the old variant of the same track that
+shares the most of its moments, one to one, when they share at least half of the smaller group.
+A moment is named by its call and first rep utterance (``meta["members"]``), which survives the
+re-cut of a call that gives its snippets new ids. A split keeps the id on its larger part; a
+variant none of whose moments remain is deleted.
 """
 
 from __future__ import annotations
@@ -21,12 +29,14 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import ml
+from app.db import utcnow
 from app.errors import NotFound
 from app.library import scoring
+from app.library import search as index_service
 from app.library.lexicons import LibrarySettings, find_cues, library_settings, word_count
 from app.library.models import Clip, Snippet, TalkTrack, TalkTrackVariant, TrackKind
 from app.library.service import vector_of
@@ -159,48 +169,127 @@ def _variant(members: list[Snippet], clips_by_snippet: dict[int, list[Clip]]) ->
               "topics": sorted({s.topic for s in members if s.topic}),
               "examples": [{"snippet_id": s.id, "call_id": s.call_id, "start": s.start, "text": s.rep_text}
                            for s in members[:3]],
-              "rank_formula": "0.6·mean_score + 0.4·(advanced+1)/(labelled+2)"},
+              "rank_formula": "0.6·mean_score + 0.4·(advanced+1)/(labelled+2)",
+              "members": [member_key(s) for s in members]},
         vector=best.vector, vector_model=best.vector_model,
     )
 
 
+def member_key(snippet: Snippet) -> str:
+    """A moment's name that outlives its snippet row: call id and first rep utterance index."""
+    if snippet.utterance_indexes:
+        return f"{snippet.call_id}:{min(snippet.utterance_indexes)}"
+    return f"{snippet.call_id}@{snippet.start:.2f}"
+
+
+def match_variants(old: Sequence[TalkTrackVariant], new: Sequence[TalkTrackVariant]) -> dict[int, TalkTrackVariant]:
+    """Pair new variants (by position) with old ones of the same track sharing most moments, one to one.
+
+    A pair needs at least half of the smaller group's moments in common; larger overlaps are
+    paired first, ties by the old variant's id, so the result does not depend on list order.
+    """
+    owner = {key: v for v in old for key in v.meta.get("members") or []}
+    pairs = []
+    for i, variant in enumerate(new):
+        members = variant.meta.get("members") or []
+        for v, shared in Counter(owner[k] for k in members if k in owner).items():
+            if 2 * shared >= min(len(members), len(v.meta["members"])):
+                pairs.append((-shared, v.id, i, v))
+    matched: dict[int, TalkTrackVariant] = {}
+    taken: set[int] = set()
+    for _, old_id, i, v in sorted(pairs, key=lambda p: p[:3]):
+        if i not in matched and old_id not in taken:
+            matched[i] = v
+            taken.add(old_id)
+    return matched
+
+
+_VARIANT_FIELDS = ("rank", "text", "snippet_ids", "usage_count", "labelled_count", "advanced_count",
+                   "advancement_rate", "mean_score", "rank_score", "best_clip_ids", "meta", "vector", "vector_model")
+
+
 def refresh_all(*, session: Session) -> list[TalkTrack]:
-    """Recompute every talk track from the current snippets (topics first)."""
+    """Recompute every talk track from the current snippets (topics first), keeping ids stable."""
     settings = library_settings()
     snippets = list(session.scalars(select(Snippet).order_by(Snippet.id)))
     topics = assign_topics(snippets, settings)
     center = np.mean([vector_of(s) for s in snippets], axis=0) if len(snippets) > 2 else None
-    session.execute(delete(TalkTrack))
+    old_tracks = {(t.kind, t.key, t.sop_id): t for t in session.scalars(select(TalkTrack).order_by(TalkTrack.id))}
+    old_variants: dict[int, list[TalkTrackVariant]] = defaultdict(list)
+    by_id = {s.id: s for s in snippets}
+    for v in session.scalars(select(TalkTrackVariant).order_by(TalkTrackVariant.id)):
+        if "members" not in v.meta:  # stored before members were kept: name them by their snippets
+            v.meta = {**v.meta, "members": [member_key(by_id[i]) for i in v.snippet_ids if i in by_id]}
+        old_variants[v.talk_track_id].append(v)
     clips_by_snippet: dict[int, list[Clip]] = defaultdict(list)
     for clip in session.scalars(select(Clip).where(Clip.snippet_id.is_not(None)).order_by(Clip.id)):
         clips_by_snippet[int(clip.snippet_id)].append(clip)  # type: ignore[arg-type]
-    tracks: list[TalkTrack] = []
     by_step: dict[tuple[str, str], list[Snippet]] = defaultdict(list)
     by_topic: dict[str, list[Snippet]] = defaultdict(list)
     for s in snippets:
         by_step[(s.sop_id, s.step_id)].append(s)
         if s.topic:
             by_topic[s.topic].append(s)
-    for (sop_id, step_id), members in sorted(by_step.items()):
-        tracks.append(_track(session, TrackKind.step, step_id, sop_id, members[0].step_name,
-                             {"source": "sop-step", "sop_id": sop_id}, members, settings, clips_by_snippet, center))
-    for key, members in sorted(by_topic.items()):
-        tracks.append(_track(session, TrackKind.topic, key, None, topics[key]["label"], topics[key], members,
-                             settings, clips_by_snippet, center))
+    specs = [(TrackKind.step, step_id, sop_id, members[0].step_name, {"source": "sop-step", "sop_id": sop_id},
+              members) for (sop_id, step_id), members in sorted(by_step.items())]
+    specs += [(TrackKind.topic, key, None, topics[key]["label"], topics[key], members)
+              for key, members in sorted(by_topic.items())]
+    tracks = []
+    for kind, key, sop_id, label, detail, members in specs:
+        track = old_tracks.pop((kind, key, sop_id), None)
+        relabelled = track is not None and track.label != label
+        track = _track(session, track, (kind, key, sop_id), label, detail, members)
+        variants = build_variants(members, settings, clips_by_snippet, center)
+        _store_variants(session, track, old_variants.pop(track.id, []), variants, relabelled=relabelled)
+        tracks.append(track)
+    for track in old_tracks.values():
+        for v in old_variants.pop(track.id, []):
+            _delete_variant(session, v)
+    session.flush()  # variants first: the unit of work does not order them before their track
+    for track in old_tracks.values():
+        session.delete(track)
     session.flush()
     return tracks
 
 
-def _track(session: Session, kind: TrackKind, key: str, sop_id: str | None, label: str, detail: dict[str, Any],
-           members: list[Snippet], settings: LibrarySettings, clips_by_snippet: dict[int, list[Clip]],
-           center: np.ndarray | None) -> TalkTrack:
-    track = TalkTrack(kind=kind, key=key, sop_id=sop_id, label=label, detail=detail, usage_count=len(members))
-    session.add(track)
+def _track(session: Session, track: TalkTrack | None, natural_key: tuple[str, str, str | None], label: str,
+           detail: dict[str, Any], members: list[Snippet]) -> TalkTrack:
+    """The track row for (kind, key, sop): the existing one updated in place, or a new one."""
+    kind, key, sop_id = natural_key
+    if track is None:
+        track = TalkTrack(kind=kind, key=key, sop_id=sop_id)
+        session.add(track)
+    track.label, track.detail, track.usage_count, track.updated_at = label, detail, len(members), utcnow()
     session.flush()
-    for variant in build_variants(members, settings, clips_by_snippet, center):
-        variant.talk_track_id = track.id
-        session.add(variant)
     return track
+
+
+def _store_variants(session: Session, track: TalkTrack, old: list[TalkTrackVariant],
+                    new: list[TalkTrackVariant], *, relabelled: bool) -> None:
+    """Write a track's new variants, reusing the ids of the old ones they continue."""
+    matched = match_variants(old, new)
+    kept = {id(v) for v in matched.values()}
+    for v in old:
+        if id(v) not in kept:
+            _delete_variant(session, v)
+    for i, variant in enumerate(new):
+        row = matched.get(i)
+        if row is None:
+            variant.talk_track_id = track.id
+            session.add(variant)
+            session.flush()
+            index_service.mark_upsert(session, index_service.VARIANT, variant.id)
+            continue
+        before = (row.text, row.meta.get("languages"), row.vector, row.vector_model)
+        for name in _VARIANT_FIELDS:
+            setattr(row, name, getattr(variant, name))
+        if relabelled or before != (row.text, row.meta.get("languages"), row.vector, row.vector_model):
+            index_service.mark_upsert(session, index_service.VARIANT, row.id)
+
+
+def _delete_variant(session: Session, variant: TalkTrackVariant) -> None:
+    index_service.mark_removal(session, index_service.VARIANT, variant.id)
+    session.delete(variant)
 
 
 def list_tracks(*, session: Session, step: str | None = None, topic: str | None = None,

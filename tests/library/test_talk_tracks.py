@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from app.library.lexicons import LibrarySettings
-from app.library.models import Snippet
-from app.library.talk_tracks import assign_topics, build_variants, wilson
+from app.library.models import Snippet, TalkTrackVariant
+from app.library.talk_tracks import assign_topics, build_variants, match_variants, wilson
 from models.embedder import HashingEmbedder
 from tests.library.helpers import EN_CALL, transcript, upload, world
 
@@ -25,6 +25,17 @@ BUDGET = ["What budget have you set aside for this project?", "Have you set asid
 OTHER = ["Who else would be involved in a decision like this?", "Who else is involved in the decision?"]
 UNRELATED = ["Tell me about your current forecasting process.", "How do you build the forecast today?",
              "Could you walk me through how your team forecasts today?"]
+
+SECOND_CALL = transcript([
+    ("Rep", "Hi, this is Sam from Northwind Analytics. Thanks for taking the time today."),
+    ("Customer", "Sure, happy to talk."),
+    ("Rep", "Could you walk me through how your team builds the quarterly forecast today?"),
+    ("Customer", "We export everything to spreadsheets and it takes our analysts two days every week."),
+    ("Rep", "What did the last forecast miss cost the business?"),
+    ("Customer", "We froze hiring for a quarter. How would your product prevent that?"),
+    ("Rep", "Can we lock in a time before we hang up? I'll send a calendar invite for Monday morning."),
+    ("Customer", "Sure, Monday morning works for me."),
+])
 
 
 def _center(snippets: list[Snippet]) -> np.ndarray:
@@ -70,15 +81,7 @@ def test_new_calls_update_talk_track_ranking_without_a_manual_step(client) -> No
     w = world(client)
     upload(client, w.rep, EN_CALL)
     before = {t["key"]: t["usage_count"] for t in client.get("/api/v1/talk-tracks", headers=w.rep.headers).json()}
-    second = transcript([
-        ("Rep", "Hi, this is Sam from Northwind Analytics. Thanks for taking the time today."),
-        ("Customer", "Sure, happy to talk."),
-        ("Rep", "Could you walk me through how your team builds the quarterly forecast today?"),
-        ("Customer", "We export everything to spreadsheets and it takes our analysts two days every week."),
-        ("Rep", "What did the last forecast miss cost the business?"),
-        ("Customer", "We froze hiring for a quarter. How would your product prevent that?"),
-    ])
-    upload(client, w.rep, second, name="second.txt")
+    upload(client, w.rep, SECOND_CALL, name="second.txt")
     tracks = client.get("/api/v1/talk-tracks?kind=step", headers=w.rep.headers).json()
     after = {t["key"]: t["usage_count"] for t in tracks}
     assert sum(after.values()) > sum(v for k, v in before.items() if k in after)
@@ -97,3 +100,36 @@ def test_talk_tracks_filter_by_step_and_topic(client) -> None:  # type: ignore[n
     assert [t["id"] for t in only] == [step["id"]] and only[0]["variants"][0]["meta"]["examples"]
     price = client.get("/api/v1/talk-tracks?topic=price", headers=w.rep.headers).json()
     assert price and all(t["kind"] == "topic" for t in price)
+
+
+def _stored_variant(variant_id: int, members: list[str]) -> TalkTrackVariant:
+    return TalkTrackVariant(id=variant_id, meta={"members": members})
+
+
+def test_variant_keeps_its_id_when_its_snippets_were_recut() -> None:
+    old = [_stored_variant(7, ["1:2", "1:9", "2:4"]), _stored_variant(8, ["3:1"])]
+    recut = [_snippet(40 + i, BUDGET[i], 0.5, None) for i in range(3)]
+    for s, (call_id, first) in zip(recut, [(1, 2), (1, 9), (2, 4)], strict=True):
+        s.call_id, s.utterance_indexes = call_id, [first, first + 1]
+    new = build_variants(recut, SETTINGS, {}, None)
+    assert len(new) == 1 and match_variants(old, new) == {0: old[0]}
+
+
+def test_split_variant_keeps_its_id_on_the_larger_part_and_strangers_get_none() -> None:
+    old = [_stored_variant(7, ["1:1", "1:2", "1:3", "1:4", "1:5"])]
+    new = [_stored_variant(0, ["1:4", "1:5"]), _stored_variant(0, ["1:1", "1:2", "1:3"]),
+           _stored_variant(0, ["9:1", "9:2", "9:3", "1:5"])]
+    assert match_variants(old, new) == {1: old[0]}
+
+
+def test_talk_track_and_variant_ids_survive_a_refresh_that_adds_a_call(client) -> None:  # type: ignore[no-untyped-def]
+    w = world(client)
+    upload(client, w.rep, EN_CALL)
+    before = client.get("/api/v1/talk-tracks", headers=w.rep.headers).json()
+    upload(client, w.rep, SECOND_CALL, name="second.txt")
+    after = {t["id"]: t for t in client.get("/api/v1/talk-tracks", headers=w.rep.headers).json()}
+    for track in before:
+        assert after[track["id"]]["key"] == track["key"]
+        now = {v["id"]: set(v["snippet_ids"]) for v in after[track["id"]]["variants"]}
+        for variant in track["variants"]:  # the first call's snippets were not re-cut
+            assert set(variant["snippet_ids"]) <= now[variant["id"]]
