@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from app import ml
 from app.errors import Unprocessable
@@ -132,14 +132,16 @@ def run(*, session: Session, query: str, filters: SearchFilters, page: int = 1, 
     candidates = max(depth + 1, CROSS_LANGUAGE_DEPTH)
     hits = [] if allowed == set() else state.index.search(query, ml.embed_query(query), k=candidates,
                                                           allowed_ids=allowed)
-    rows = _hydrate(session, [h.id for h in hits])
-    stale = {h.id for h in hits if h.id not in rows}
+    # Languages of every candidate (for the fusion), full rows only for the page shown.
+    languages = _languages(session, [h.id for h in hits])
+    stale = {h.id for h in hits if h.id not in languages}
     if stale:
         index_service.apply_changes(upserts=set(), removals=stale)
-    live = language_aware([h for h in hits if h.id in rows], query=query,
-                          language_of=lambda doc_id: _row_language(rows[doc_id]))
+    live = language_aware([h for h in hits if h.id in languages], query=query, language_of=languages.get)
+    shown = live[(page - 1) * page_size:depth]
+    rows = _hydrate(session, [h.id for h in shown])
     terms = tokenize(query)
-    items = [_item(rows[h.id], h, terms) for h in live[(page - 1) * page_size:depth]]
+    items = [_item(rows[h.id], h, terms) for h in shown if h.id in rows]
     info = {"documents": state.index.count, "model": state.index.model_name, "rebuilt": state.rebuilt,
             "warning": state.warning,
             "fusion": "reciprocal rank fusion (k=60) of BM25 and cosine rankings; for results in another "
@@ -171,25 +173,56 @@ def language_aware(hits: list[Any], *, query: str, language_of: Any) -> list[Any
     return [dataclasses.replace(hit, score=score) for score, hit in scored]
 
 
-def _row_language(entry: tuple[int, Any, TalkTrack | None]) -> str | None:
-    kind, row, _track = entry
-    if kind == VARIANT:
-        return _lang(row)
-    return index_service._lang(kind, row)  # noqa: SLF001
-
-
-def _hydrate(session: Session, doc_ids: list[int]) -> dict[int, tuple[int, Any, TalkTrack | None]]:
+def _by_kind(doc_ids: list[int]) -> dict[int, list[int]]:
     by_kind: dict[int, list[int]] = {}
     for doc_id in doc_ids:
         kind, row_id = decode(doc_id)
         by_kind.setdefault(kind, []).append(row_id)
-    out: dict[int, tuple[int, Any, TalkTrack | None]] = {}
-    for kind, ids in by_kind.items():
-        model = index_service._MODELS[kind]  # noqa: SLF001
-        for row in session.scalars(select(model).where(model.id.in_(ids))):
-            track = session.get(TalkTrack, row.talk_track_id) if kind == VARIANT else None
-            out[encode(kind, row.id)] = (kind, row, track)
+    return by_kind
+
+
+def _languages(session: Session, doc_ids: list[int]) -> dict[int, str | None]:
+    """The language of each candidate still in the database, from two columns (no ORM rows)."""
+    out: dict[int, str | None] = {}
+    for kind, ids in _by_kind(doc_ids).items():
+        if kind == VARIANT:
+            for row_id, meta in session.execute(
+                    select(TalkTrackVariant.id, TalkTrackVariant.meta).where(TalkTrackVariant.id.in_(ids))):
+                langs = (meta or {}).get("languages") or []
+                out[encode(kind, row_id)] = langs[0] if len(langs) == 1 else None
+        else:
+            model = index_service._MODELS[kind]  # noqa: SLF001
+            for row_id, language in session.execute(select(model.id, model.language).where(model.id.in_(ids))):
+                out[encode(kind, row_id)] = str(language or "en")
     return out
+
+
+# Columns no search result shows. Every search hydrates up to CROSS_LANGUAGE_DEPTH candidates;
+# loading their vectors and JSON features was most of a search's CPU. raiseload: a later use of
+# one of them fails loudly in tests instead of quietly costing a query per row.
+_NOT_SHOWN = {
+    SNIPPET: (Snippet.vector, Snippet.features, Snippet.explanation, Snippet.utterance_indexes,
+              Snippet.response_indexes, Snippet.outcome_evidence),
+    CLIP: (Clip.vector,),
+    VARIANT: (TalkTrackVariant.vector, TalkTrackVariant.snippet_ids, TalkTrackVariant.best_clip_ids),
+}
+
+
+def _hydrate(session: Session, doc_ids: list[int]) -> dict[int, tuple[int, Any, TalkTrack | None]]:
+    out: dict[int, tuple[int, Any, TalkTrack | None]] = {}
+    for kind, ids in _by_kind(doc_ids).items():
+        model = index_service._MODELS[kind]  # noqa: SLF001
+        rows = session.scalars(select(model).where(model.id.in_(ids)).options(
+            *(defer(column, raiseload=True) for column in _NOT_SHOWN[kind]))).all()
+        tracks = _tracks(session, {row.talk_track_id for row in rows}) if kind == VARIANT else {}
+        for row in rows:
+            out[encode(kind, row.id)] = (kind, row, tracks.get(row.talk_track_id) if kind == VARIANT else None)
+    return out
+
+
+def _tracks(session: Session, track_ids: set[int]) -> dict[int, TalkTrack]:
+    """The talk tracks of a page of variants, in one query (not one per variant)."""
+    return {t.id: t for t in session.scalars(select(TalkTrack).where(TalkTrack.id.in_(track_ids)))}
 
 
 def _item(entry: tuple[int, Any, TalkTrack | None], hit: Any, terms: list[str]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ import re
 import tempfile
 import threading
 import unicodedata
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -72,6 +73,7 @@ def _jieba() -> jieba.Tokenizer:
         return _jieba_tokenizer
 
 
+@lru_cache(maxsize=65536)  # pure, and words repeat: every search highlights its results anew
 def stem(word: str) -> str:
     """Strip common English inflections so that variants of a word share one token."""
     word = word.removesuffix("'s")
