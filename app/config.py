@@ -33,11 +33,14 @@ class Settings(BaseSettings):
     stage_time_limit_s: int = 3600
     outbox_relay_interval_s: float = 5.0
     session_ttl_hours: int = 12
+    # Public origins of this deployment (comma-separated, e.g. "https://talktrack.example.com"),
+    # needed only when a proxy changes the Host header and browsers reach us over plain HTTP.
+    trusted_origins: str = ""
     login_max_failures: int = 5
     login_window_s: int = 300
 
     @model_validator(mode="after")
-    def _defaults_and_secret(self) -> "Settings":
+    def _defaults_and_secret(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite:///{(self.var_dir / 'talktrack.db').as_posix()}"
         if self.media_dir is None:
@@ -45,6 +48,10 @@ class Settings(BaseSettings):
         if self.environment == "production" and self.secret_key == PLACEHOLDER_SECRET:
             raise ValueError("TALKTRACK_SECRET_KEY must be set to a real secret in production")
         return self
+
+    @property
+    def trusted_origin_list(self) -> tuple[str, ...]:
+        return tuple(o.strip() for o in self.trusted_origins.split(",") if o.strip())
 
     @property
     def is_sqlite(self) -> bool:

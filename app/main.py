@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.config import get_settings
+from app.csrf import CrossSiteProtection
 from app.errors import AppError
 
 log = logging.getLogger(__name__)
@@ -148,6 +149,8 @@ def create_app() -> FastAPI:
         return {"status": "ok"}
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes + 1024 * 1024)
+    # Added last, so it runs first: a forged request is refused before its body is read.
+    app.add_middleware(CrossSiteProtection, trusted_origins=settings.trusted_origin_list)
     return app
 
 

@@ -121,7 +121,7 @@ def login(request: Request, session: SessionDep, email: Annotated[str, Form(max_
     return response
 
 
-@router.api_route("/logout", methods=["GET", "POST"])
+@router.post("/logout")  # POST only: a link or image on another site must not sign anyone out
 def logout(request: Request, session: SessionDep) -> RedirectResponse:
     secret = request.cookies.get(SESSION_COOKIE)
     if secret:
