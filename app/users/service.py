@@ -113,11 +113,17 @@ def authenticate(*, session: Session, email: str, password: str, ip: str = "") -
         )
     user = get_user_by_email(session=session, email=email)
     if user is None or not user.is_active or not security.verify_password(password, user.password_hash if user else None):
-        session.add(LoginAttempt(email=email, ip=ip[:64], at=utcnow()))
-        session.flush()
+        _record_failure(session, email=email, ip=ip)
         raise InvalidCredentials("E-mail or password is wrong.")
     session.execute(delete(LoginAttempt).where(LoginAttempt.email == email))
     return user
+
+
+def _record_failure(session: Session, *, email: str, ip: str) -> None:
+    """Count a failed login in its own transaction: the request's rolls back with the 401 it raises."""
+    with Session(bind=session.get_bind()) as own:
+        own.add(LoginAttempt(email=email, ip=ip[:64], at=utcnow()))
+        own.commit()
 
 
 def issue_token(

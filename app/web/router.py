@@ -108,8 +108,7 @@ def login(request: Request, session: SessionDep, email: Annotated[str, Form(max_
     try:
         user = users_service.authenticate(session=session, email=email, password=password, ip=ip)
     except AppError as exc:
-        # Returning normally (not raising) lets the request commit the failed attempt, so the
-        # per-account rate limit counts form logins too.
+        # The form again with the reason (the service has already counted a failed attempt).
         return render(request, "login.html", {"next": pages.safe_next(next), "error": exc.message, "email": email},
                       status=exc.status_code)
     settings = get_settings()
