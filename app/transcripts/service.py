@@ -47,7 +47,15 @@ def to_utterance(row: UtteranceRow) -> Utterance:
 
 
 def utterances(*, session: Session, call_id: int) -> list[Utterance]:
-    return [to_utterance(r) for r in rows(session=session, call_id=call_id)]
+    """A call's utterances in order, read as plain columns (no ORM rows: this is the transcript read path)."""
+    u = UtteranceRow
+    result = session.execute(select(u.idx, u.speaker, u.role, u.start, u.end, u.text, u.words)
+                             .where(u.call_id == call_id).order_by(u.idx))
+    return [
+        Utterance(index=idx, speaker=speaker, role=role, start=start, end=end, text=text,
+                  words=tuple(Word(start=w[0], end=w[1], text=w[2], probability=w[3]) for w in words or ()))
+        for idx, speaker, role, start, end, text, words in result
+    ]
 
 
 def store_embeddings(
