@@ -92,11 +92,15 @@ LEGACY = MatchParams(
 DEFAULT_PARAMS = MatchParams()  # what match_call uses when given no params
 
 
+MODEL_NAMES = {"e5": "multilingual-e5-small", "minilm": "all-MiniLM-L6-v2", "use": "use-multilingual-v3"}
+
+
 class CachedEmbedder:
     """An embedder whose vectors persist in an .npz keyed by model name + kind + text hash."""
 
     def __init__(self, name: str, load: Callable[[], Any]) -> None:
-        self.name = name
+        # The model's own name (what a SopIndex records); the cache file keeps the short spec.
+        self.name = MODEL_NAMES.get(name, name)
         self._load = load
         self._model: Any = None
         self.path = CACHE / f"sop-bench-{name.replace('/', '_')}.npz"
@@ -190,7 +194,7 @@ class Prepared:
         if key not in self._indexes:
             base = self.base[sop]
             vectors = dict(zip(base.step_ids, base.vectors))
-            self._indexes[key] = index_from_vectors(base.sop, vectors, params=p)
+            self._indexes[key] = index_from_vectors(base.sop, vectors, params=p, embedder=base.embedder)
         return self._indexes[key]
 
     def predict(self, call: EvalCall, p: MatchParams) -> list[str | None]:

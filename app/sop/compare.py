@@ -33,6 +33,10 @@ class CompareParams:
     weak_max_utterances: int = 1
     weak_max_seconds: float = 12.0
     weak_max_posterior: float = 0.6
+    # Process SOPs without given stages: besides its main stage, a call is held to the required
+    # steps of a stage holding this share of its on-SOP utterances over this many steps.
+    scope_min_share: float = 0.25
+    scope_min_steps: int = 2
 
 
 @dataclass(frozen=True)
@@ -136,7 +140,7 @@ def compare_path(
 ) -> Comparison:
     """Findings of one matched call against its SOP; `stage_ids` limits which stages are expected."""
     order = {step.id: i for i, (_st, step) in enumerate(sop.steps())}
-    scope, note = _scope(result, sop, stage_ids)
+    scope, note = _scope(result, sop, stage_ids, params)
     durations = {int(u.index): max(float(u.end) - float(u.start), 0.0) for u in utterances}
     by_index = {int(u.index): u for u in utterances}
     missed = _missed(result, sop, scope, order)
@@ -195,9 +199,13 @@ def _ordered_ok(seg: PathSegment, strong: Sequence[PathSegment], order: dict[str
 
 
 def _scope(
-    result: MatchResult, sop: SopDefinition, stage_ids: Sequence[str] | None
+    result: MatchResult, sop: SopDefinition, stage_ids: Sequence[str] | None, params: CompareParams
 ) -> tuple[list[str], str]:
-    """Stages whose required steps count: given, all (a call SOP), or those the call touched (a process)."""
+    """Stages whose required steps count: given, all (a call SOP), or those the call worked on (a process).
+
+    A process call works on its main stage (the most utterances) and on any other stage holding
+    at least `scope_min_share` of its on-SOP utterances across `scope_min_steps` different steps.
+    """
     all_ids = [st.id for st in sop.stages]
     if stage_ids is not None:
         unknown = sorted(set(stage_ids) - set(all_ids))
@@ -206,14 +214,25 @@ def _scope(
         return [s for s in all_ids if s in set(stage_ids)], ""
     if sop.kind != SopKind.PROCESS:
         return all_ids, ""
-    touched = [all_ids.index(seg.stage_id) for seg in result.path]
-    if not touched:
+    if not result.path:
         return [], "process SOP: no stage reached, so no step is counted as missed"
-    lo, hi = min(touched), max(touched)
-    # A single call covers part of a deal process; only the stages it reached are expected of it.
-    return all_ids[
-        lo : hi + 1
-    ], f"process SOP: expected steps limited to stages {all_ids[lo]}…{all_ids[hi]}"
+    # A single call covers part of a deal process: only the stages it really worked on are
+    # expected of it. One stray utterance matched to another stage must not put that whole
+    # stage's required steps on the "missed" list.
+    utterances: dict[str, int] = {}
+    steps: dict[str, set[str]] = {}
+    for seg in result.path:
+        utterances[seg.stage_id] = utterances.get(seg.stage_id, 0) + len(seg.utterance_indexes)
+        steps.setdefault(seg.stage_id, set()).add(seg.step_id)
+    total = sum(utterances.values())
+    main = max(utterances, key=lambda st: (utterances[st], -all_ids.index(st)))
+    scope = [
+        st
+        for st in all_ids
+        if st == main
+        or (utterances.get(st, 0) >= params.scope_min_share * total and len(steps.get(st, ())) >= params.scope_min_steps)
+    ]
+    return scope, "process SOP: expected steps limited to the stages this call worked on: " + ", ".join(scope)
 
 
 def _missed(

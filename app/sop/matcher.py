@@ -11,16 +11,17 @@ actual path. States are the SOP steps in prescribed order plus one off-SOP state
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from functools import lru_cache
+from itertools import pairwise
 from typing import Any, Literal, Protocol
 
 import numpy as np
 
 from app.errors import Unprocessable
+from app.sop import emission
 from app.sop.schema import SopDefinition, SopKind, Speaker, Step
 
 NEG = -1e9  # log-score of a forbidden transition (finite, so argmax stays well defined)
@@ -83,7 +84,11 @@ class MatchParams:
     # whether the utterance is on-SOP comes from its best calibrated similarity, which step from a
     # per-SOP logistic-regression classifier trained on the steps' own texts. "blend": the step's
     # own calibrated similarity plus the classifier term.
-    emission: Literal["similarity", "classifier", "blend"] = "blend"
+    # "learned" (the default): app/sop/emission.py's SOP-agnostic model weighs all of that evidence
+    # (and decides off-SOP), with weights fitted on labelled calls of other SOPs.
+    emission: Literal["similarity", "classifier", "blend", "learned"] = "learned"
+    # Weights for "learned" (None = the shipped app/sop/emission_model.json); for training scripts.
+    emission_weights: tuple[float, ...] | None = None
     # Weight of the classifier's log(S · p(step | utterance)) in the step score.
     classifier_weight: float = 1.0
     # Inverse L2 strength of the classifier (features standardised on the SOP's texts).
@@ -92,6 +97,11 @@ class MatchParams:
     # (a process SOP counts positions inside each stage: a call may open any stage of a deal).
     start_penalty: float = 1.0
     max_start_penalty: float = 6.0
+    # With learned emissions (log-probabilities, on another scale than the blend scores) every
+    # transition and start penalty above is multiplied by this, and going back costs
+    # learned_back_penalty before that scaling. Chosen by scripts/train_sop_emission.py.
+    learned_transition_scale: float = 0.5
+    learned_back_penalty: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -155,6 +165,7 @@ class SopIndex:
     clf_mu: np.ndarray | None = None  # (dim,)
     clf_sd: np.ndarray | None = None  # (dim,)
     clf_c: float | None = None
+    embedder: str = ""  # the model that embedded the texts ("learned" emissions are fit per model)
 
 
 def step_texts(step: Step) -> list[str]:
@@ -179,7 +190,7 @@ def build_sop_index(
     for (_stage, step), group in zip(sop.steps(), texts):
         out[step.id] = vecs[at : at + len(group)]
         at += len(group)
-    return index_from_vectors(sop, out, params=params)
+    return index_from_vectors(sop, out, params=params, embedder=str(getattr(embedder, "name", "")))
 
 
 def index_from_vectors(
@@ -187,8 +198,13 @@ def index_from_vectors(
     example_vectors: dict[str, np.ndarray],
     *,
     params: MatchParams = MatchParams(),
+    embedder: str = "",
 ) -> SopIndex:
-    """Build a SopIndex from stored vectors (rows per step as in step_texts(), or examples only)."""
+    """Build a SopIndex from stored vectors (rows per step as in step_texts(), or examples only).
+
+    `embedder` names the model that made the vectors; the learned emissions need the one they
+    were fitted on (other models fall back to the "blend" emissions).
+    """
     steps = sop.steps()
     missing = [s.id for _st, s in steps if s.id not in example_vectors]
     if missing:
@@ -213,6 +229,7 @@ def index_from_vectors(
         calib_in=calib_in,
         calib_out=calib_out,
         top_k=params.top_k,
+        embedder=embedder,
         **clf,
     )
 
@@ -330,6 +347,7 @@ class _Emissions:
     clf_logp: np.ndarray | None = (
         None  # (T, S) classifier log-probabilities (with speaker/keywords)
     )
+    learned_logp: np.ndarray | None = None  # (T, S + 1) "learned" log p(step or off-SOP | utterance)
 
 
 def _emissions(
@@ -341,9 +359,8 @@ def _emissions(
     all_examples = np.concatenate(index.vectors, axis=0)
     edges = np.cumsum([0] + [len(v) for v in index.vectors])
     every = vectors @ all_examples.T
-    sims = np.stack([_topk_mean(every[:, a:b], index.top_k) for a, b in zip(edges[:-1], edges[1:])], axis=1)
+    sims = np.stack([_topk_mean(every[:, a:b], index.top_k) for a, b in pairwise(edges)], axis=1)
     logits = (sims - index.mid[None, :]) / index.scale[None, :]
-    T_, S_ = logits.shape
     # Speaker constraint, vectorised: a rep utterance in a customer step (or vice versa) is penalised.
     roles = [normalise_role(u.role) for u in utterances]
     is_rep = np.array([r == Speaker.REP for r in roles])[:, None]
@@ -378,7 +395,7 @@ def _emissions(
         # Same speaker and keyword evidence as the similarity side (the difference is already in logits).
         z = z + (logits - (sims - index.mid[None, :]) / index.scale[None, :])
         clf_logp = z - _logsumexp(z, axis=1)[:, None]
-    return _Emissions(
+    em = _Emissions(
         vectors=vectors,
         sims=sims,
         logits=logits,
@@ -387,6 +404,24 @@ def _emissions(
         customer_reply=customer_reply,
         clf_logp=clf_logp,
     )
+    if params.emission_weights is not None:
+        weights = np.asarray(params.emission_weights)
+    elif params.emission == "learned" and index.embedder == emission.default_model().embedder:
+        weights = emission.default_model().weights
+    else:
+        return em  # not learned, or fitted on another model's vectors: the blend emissions
+
+    feats = emission.features(utterances, index, em, roles)
+    return replace(em, learned_logp=emission.log_probs(weights, feats))
+
+
+def call_features(
+    utterances: Sequence[UtteranceLike], vectors: np.ndarray, index: SopIndex, params: MatchParams
+) -> np.ndarray:
+    """The learned model's input for one call, (T, S + 1, features): for training it elsewhere."""
+    vectors = _normalise(np.asarray(vectors, dtype=np.float32).reshape(len(utterances), -1))
+    em = _emissions(utterances, vectors, index, replace(params, emission="blend"))
+    return emission.features(utterances, index, em, [normalise_role(u.role) for u in utterances])
 
 
 def _log_sigmoid(x: np.ndarray) -> np.ndarray:
@@ -449,6 +484,10 @@ def start_scores(index: SopIndex, params: MatchParams) -> np.ndarray:
 def _state_scores(em: _Emissions, params: MatchParams) -> np.ndarray:
     """(T, N) emission log-scores; filler rows are flat so they take their label from context."""
     T_, S = em.logits.shape
+    if em.learned_logp is not None:
+        # Already a distribution over steps and off-SOP; the off-SOP states share its last column.
+        learned = em.learned_logp
+        return np.concatenate([learned[:, :S], np.repeat(learned[:, S:], S + 1, axis=1)], axis=1)
     step_part = _log_sigmoid(em.logits)
     if em.clf_logp is not None:
         which = params.classifier_weight * (em.clf_logp + np.log(S))
@@ -539,8 +578,9 @@ def match_call(
         states = _argmax_states(em, params)
         post = np.exp(scores - _logsumexp(scores, axis=1)[:, None])
     else:
-        trans = transition_matrix(S, params)
-        start = start_scores(index, params)
+        decoding = _decoding_params(params) if em.learned_logp is not None else params
+        trans = transition_matrix(S, decoding)
+        start = start_scores(index, decoding)
         states = _viterbi(scores, trans, start)
         post = _posteriors(scores, trans, start)
     labels = tuple(
@@ -548,6 +588,21 @@ def match_call(
     )
     return MatchResult(
         index.sop.id, index.sop.version, labels, collapse_path(labels, utterances, index), params
+    )
+
+
+def _decoding_params(params: MatchParams) -> MatchParams:
+    """The transition and start penalties used with learned emissions (see MatchParams)."""
+    k = params.learned_transition_scale
+    return replace(
+        params,
+        forward_penalty=params.forward_penalty * k,
+        skip_penalty=params.skip_penalty * k,
+        max_skip_penalty=params.max_skip_penalty * k,
+        back_penalty=params.learned_back_penalty * k,
+        off_enter_penalty=params.off_enter_penalty * k,
+        start_penalty=params.start_penalty * k,
+        max_start_penalty=params.max_start_penalty * k,
     )
 
 
@@ -597,7 +652,8 @@ def _evidence(
     out: list[str] = []
     if em.filler[t]:
         out.append("filler: label taken from the surrounding utterances")
-    best_step = int(np.argmax(em.logits[t]))
+    alone = em.learned_logp[:, : em.logits.shape[1]] if em.learned_logp is not None else em.logits
+    best_step = int(np.argmax(alone[t]))
     if step_id is None:
         out.append(f"off-SOP: closest step '{index.step_ids[s]}' at similarity {em.sims[t, s]:.2f}")
         return tuple(out)
