@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 import anyio
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Query, Request, Response
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -137,3 +138,10 @@ async def _page(
 
 
 PageDep = Annotated[Page, Depends(_page)]
+
+
+def json_response(model: BaseModel) -> Response:
+    """A model already built by the route, serialised once: FastAPI validates a returned model again,
+    and for a plain `def` route it does so on another trip through the threadpool. For the hot read
+    routes (the route keeps `response_model` for the schema)."""
+    return Response(model.model_dump_json(), media_type="application/json")

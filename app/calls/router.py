@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, UploadFile, status
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 from pydantic import ValidationError
 
 from app.audit import service as audit_service
@@ -15,7 +15,7 @@ from app.calls import storage
 from app.calls.models import CallStatus
 from app.calls.schemas import CallAccepted, CallList, CallMeta, CallRead
 from app.config import get_settings
-from app.deps import CurrentUser, PageDep, SessionDep
+from app.deps import CurrentUser, PageDep, SessionDep, json_response
 from app.errors import Unprocessable
 
 router = APIRouter(prefix="/api/v1/calls", tags=["calls"])
@@ -78,15 +78,15 @@ def list_calls(
     language: Annotated[str | None, Query(max_length=8)] = None,
     occurred_from: datetime | None = None,
     occurred_to: datetime | None = None,
-) -> CallList:
+) -> Response:
     items, total = calls_service.list_calls(
         session=session, user=user, offset=page.offset, limit=page.page_size, rep_id=rep_id,
         team_id=team_id, status=status_, language=language, occurred_from=occurred_from,
         occurred_to=occurred_to,
     )
-    return CallList(
+    return json_response(CallList(
         items=[CallRead.model_validate(c) for c in items], total=total, page=page.page, page_size=page.page_size
-    )
+    ))
 
 
 @router.get("/{call_id}", response_model=CallRead)

@@ -10,9 +10,9 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 
-from app.deps import CoachUser, CurrentUser, PageDep, SessionDep
+from app.deps import CoachUser, CurrentUser, PageDep, SessionDep, json_response
 from app.errors import Unprocessable
 from app.library import clips as clips_service
 from app.library import playlists as playlists_service
@@ -50,7 +50,7 @@ def search(
     min_score: Annotated[float | None, Query(ge=0, le=1)] = None,
     max_score: Annotated[float | None, Query(ge=0, le=1)] = None,
     page: Annotated[int, Query(ge=1)] = 1, page_size: Annotated[int, Query(ge=1)] = 20,
-) -> SearchResponse:
+) -> Response:
     """Hybrid keyword + semantic search over snippets, clips and talk tracks, with highlights."""
     _reject_unknown(request, SEARCH_PARAMS)
     if outcome is not None and outcome not in OUTCOMES:
@@ -61,8 +61,8 @@ def search(
         min_score=min_score, max_score=max_score,
     )
     found = query_service.run(session=session, query=q, filters=filters, page=page, page_size=page_size)
-    return SearchResponse(query=q.strip(), items=found.items, page=found.page, page_size=found.page_size,
-                          has_more=found.has_more, index=found.index)
+    return json_response(SearchResponse(query=q.strip(), items=found.items, page=found.page,
+                                        page_size=found.page_size, has_more=found.has_more, index=found.index))
 
 
 # ---- clips ------------------------------------------------------------------------------

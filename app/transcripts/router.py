@@ -12,7 +12,7 @@ from app.audit import service as audit_service
 from app.audit.models import AuditAction
 from app.calls import service as calls_service
 from app.calls.models import CallStatus
-from app.deps import CurrentUser, SessionDep
+from app.deps import CurrentUser, SessionDep, json_response
 from app.errors import Conflict
 from app.transcripts import formats
 from app.transcripts import service as transcripts_service
@@ -55,7 +55,7 @@ def get_transcript(
     session: SessionDep,
     user: CurrentUser,
     format: Annotated[Literal["json", "vtt", "srt", "txt"], Query()] = "json",
-) -> TranscriptOut | Response:
+) -> Response:
     """Utterances with role, speaker, times, words; `format=vtt|srt|txt` downloads an export."""
     call = calls_service.get_call(session=session, call_id=call_id, user=user)
     audit_service.record(
@@ -75,7 +75,7 @@ def get_transcript(
             media_type=f"{MEDIA_TYPES[format]}; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
-    return TranscriptOut(
+    return json_response(TranscriptOut(
         call_id=call.id,
         language=call.language,
         duration_s=call.duration_s,
@@ -88,4 +88,4 @@ def get_transcript(
             )
             for u in utterances
         ],
-    )
+    ))
