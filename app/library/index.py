@@ -9,13 +9,16 @@ each ranking cut at ``max(k, CANDIDATE_DEPTH)``. RRF needs no score calibration 
   tokens from app.library.text, on an inverted index: a query sums only its terms' postings
   (O(postings), not O(documents)); document frequencies and lengths are kept exact on every
   add/remove, so scores are exactly BM25 over the live documents at all times (_Bm25).
-- Vector: usearch HNSW, cosine metric, persisted in ``vectors.usearch``.
+- Vector: usearch HNSW, cosine metric, persisted in ``vectors.usearch``. Vectors are stored
+  centred on their language's mean (app.library.centring: a query finds results in the other
+  language); a query passes its language to be centred the same way.
 - Filters: ``allowed_ids`` is applied exactly. BM25 drops postings outside the allowed set;
   the vector side over-fetches from HNSW and falls back to exact cosine over the allowed set
   when the filter is selective or the over-fetch comes back short.
 
 Files under ``directory``: ``vectors.usearch``, ``keywords.npz`` (the forward index: ids,
-languages, lengths, each document's distinct terms and frequencies, the vocabulary) and
+languages, lengths, each document's distinct terms and frequencies, the vocabulary, the
+language centres) and
 ``manifest.json`` (format, model, dim, count, generation, sha256 of both files), each written
 to a temporary file and renamed; the manifest goes last, so a crash mid-save leaves a checksum
 mismatch that opening reports as IndexCorruptError. An index of an older format (1: a
@@ -40,6 +43,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from app.errors import AppError
+from app.library import centring
 from app.library.text import tokenize
 
 if TYPE_CHECKING:
@@ -65,9 +69,10 @@ RRF_K = 60
 CANDIDATE_DEPTH = 100
 BM25_K1 = 1.5
 BM25_B = 0.75
-# Format 2: keywords.npz (forward index arrays). Format 1 (keywords.jsonl) is reported as
-# IndexCorruptError, so the service rebuilds it from the database.
-FORMAT_VERSION = 2
+# Format 3: keywords.npz (forward index arrays) with the language centres; format 2 lacked the
+# centres (its vectors are not centred) and format 1 was keywords.jsonl: both are reported as
+# IndexCorruptError, so the service rebuilds them from the database.
+FORMAT_VERSION = 3
 MANIFEST_FILE = "manifest.json"
 VECTORS_FILE = "vectors.usearch"
 KEYWORDS_FILE = "keywords.npz"
@@ -120,7 +125,8 @@ class IndexDoc:
 @dataclass(frozen=True)
 class Hit:
     """One fused result: ranks are 1-based (None: not in that ranking's candidates); raw
-    bm25_score (0 when no term matched) and cosine (None without a query vector) explain it."""
+    bm25_score (0 when no term matched) and cosine (None without a query vector; between the
+    language-centred vectors) explain it."""
 
     id: int
     score: float
@@ -258,6 +264,14 @@ class _Bm25:
         self._total_len -= int(self._row_len[row])
         self._live[row] = False
         self._dead += 1
+
+    def ids_of_language(self, lang: str) -> np.ndarray:
+        """Ids of the live documents in one language."""
+        code = self._lang_code.get(lang)
+        if code is None:
+            return np.zeros(0, dtype=np.int64)
+        rows = np.flatnonzero(self._live[: self._rows] & (self._row_lang[: self._rows] == code))
+        return self._row_id[rows]
 
     def _code(self, token: str) -> int:
         code = self._vocab.get(token)
@@ -536,6 +550,7 @@ class HybridIndex:
         self._lock = threading.RLock()
         self._bm25 = _Bm25()
         self._vectors = self._new_vector_index()
+        self._centres: dict[str, np.ndarray] = {}
         self._generation = 0
         self._load()
 
@@ -583,7 +598,7 @@ class HybridIndex:
         vectors = self._check_vectors(np.stack([np.asarray(d.vector) for d in docs]))
         tokens = [tokenize(d.text) for d in docs]  # outside the lock: jieba is the slow part
         with self._lock:
-            _fill(self._bm25, self._vectors, docs, tokens, vectors)
+            _fill(self._bm25, self._vectors, self._centres, docs, tokens, vectors)
 
     def remove(self, ids: Iterable[int]) -> None:
         """Remove documents by id; unknown ids are ignored."""
@@ -597,13 +612,24 @@ class HybridIndex:
         """Replace the whole content with docs (call save() to persist)."""
         if len({d.id for d in docs}) != len(docs):
             raise SearchInputError("IndexDoc ids passed to rebuild() must be unique")
-        bm25, vectors = _Bm25(), self._new_vector_index()
+        bm25, vectors, centres = _Bm25(), self._new_vector_index(), {}
         if docs:  # built aside, then swapped in: searches keep working meanwhile
             unit = self._check_vectors(np.stack([np.asarray(d.vector) for d in docs]))
-            _fill(bm25, vectors, docs, [tokenize(d.text) for d in docs], unit)
+            _fill(bm25, vectors, centres, docs, [tokenize(d.text) for d in docs], unit)
         bm25.optimize()
         with self._lock:
-            self._bm25, self._vectors = bm25, vectors
+            self._bm25, self._vectors, self._centres = bm25, vectors, centres
+
+    @property
+    def centres(self) -> dict[str, np.ndarray]:
+        """Each centred language's mean vector (a copy)."""
+        with self._lock:
+            return {lang: c.copy() for lang, c in self._centres.items()}
+
+    def centred(self, vectors: np.ndarray, langs: Sequence[str]) -> np.ndarray:
+        """Vectors as this index compares them: unit, minus their language's centre (benchmarks)."""
+        with self._lock:
+            return centring.centre(self._check_vectors(vectors), langs, self._centres)
 
     def search(
         self,
@@ -612,8 +638,13 @@ class HybridIndex:
         *,
         k: int,
         allowed_ids: set[int] | None = None,
+        query_lang: str | None = None,
     ) -> list[Hit]:
-        """Return the top k documents by RRF of BM25 and cosine rankings, within allowed_ids."""
+        """Return the top k documents by RRF of BM25 and cosine rankings, within allowed_ids.
+
+        query_lang: the query's language, whose centre is taken off the query vector as off the
+        documents' (None: the vector is used as it is).
+        """
         if not query_text or not query_text.strip():
             raise SearchInputError("search query is empty: pass at least one word to search for")
         if k < 1:
@@ -622,6 +653,8 @@ class HybridIndex:
         depth = max(k, CANDIDATE_DEPTH)
         query_tokens = tokenize(query_text)
         with self._lock:
+            if query is not None and query_lang is not None:
+                query = centring.centre(query[None, :], [query_lang], self._centres)[0]
             keyword = self._bm25.top(query_tokens, depth, allowed_ids)
             vector = [] if query is None else self._vector_ranking(query, depth, allowed_ids)
             fused = rrf_fuse([[i for i, _ in keyword], [i for i, _ in vector]])[:k]
@@ -700,8 +733,10 @@ class HybridIndex:
             self._vectors.save(str(vectors_tmp))
             _fsync(vectors_tmp)
             keywords_tmp = self._tmp(KEYWORDS_FILE)
+            langs, centres = centring.to_arrays(self._centres, self.dim)
             with keywords_tmp.open("wb") as out:  # a file object: savez would append ".npz"
-                np.savez(out, **self._bm25.to_arrays())
+                np.savez(out, **self._bm25.to_arrays(), centre_langs=_json_bytes(langs),
+                         centres=centres)  # fmt: skip
             _fsync(keywords_tmp)
             self._generation += 1
             manifest = {
@@ -747,6 +782,9 @@ class HybridIndex:
         try:
             with np.load(paths[KEYWORDS_FILE], allow_pickle=False) as arrays:
                 bm25 = _Bm25.from_arrays(arrays)
+                centres = centring.from_arrays(
+                    _from_json_bytes(arrays["centre_langs"]), arrays["centres"], self.dim
+                )
             vectors = _usearch().restore(str(paths[VECTORS_FILE]))
         except (
             ValueError, KeyError, TypeError, RuntimeError, OSError, EOFError, zipfile.BadZipFile
@@ -760,6 +798,7 @@ class HybridIndex:
             raise IndexCorruptError(f"index files in {self.directory} disagree on their content")
         vectors.expansion_search = HNSW_EXPANSION_SEARCH
         self._bm25, self._vectors, self._generation = bm25, vectors, manifest["generation"]
+        self._centres = centres
 
     def _legacy_paths(self) -> list[Path]:
         return [self.directory / name for name in LEGACY_FILES]
@@ -786,15 +825,38 @@ class HybridIndex:
 def _fill(
     bm25: _Bm25,
     vectors: Index,
+    centres: dict[str, np.ndarray],
     docs: Sequence[IndexDoc],
     tokens: list[list[str]],
     unit: np.ndarray,
 ) -> None:
     """Upsert docs into both halves; an existing id is removed first, so never duplicated."""
     keys = np.array([d.id for d in docs], dtype=np.uint64)
+    langs = [d.lang for d in docs]
     vectors.remove(keys)
-    vectors.add(keys, unit)
-    bm25.add_many([d.id for d in docs], [d.lang for d in docs], tokens)
+    for doc_id in keys.tolist():
+        bm25.remove(doc_id)
+    _new_centres(bm25, vectors, centres, langs, unit)
+    vectors.add(keys, centring.centre(unit, langs, centres))
+    bm25.add_many([d.id for d in docs], langs, tokens)
+
+
+def _new_centres(
+    bm25: _Bm25, vectors: Index, centres: dict[str, np.ndarray], langs: list[str], unit: np.ndarray
+) -> None:
+    """Give a language its centre once it reaches CENTRE_MIN_DOCS, re-adding its stored vectors."""
+    for lang in sorted(set(langs) - centres.keys()):
+        existing = bm25.ids_of_language(lang).astype(np.uint64)
+        batch = unit[[i for i, x in enumerate(langs) if x == lang]]
+        if len(existing) + len(batch) < centring.CENTRE_MIN_DOCS:
+            continue
+        stored = (  # as given: without a centre, this language's vectors were stored unchanged
+            np.stack(vectors.get(existing, dtype=np.float32)) if len(existing) else batch[:0]
+        )
+        centres[lang] = np.concatenate([stored, batch]).mean(axis=0)
+        if len(existing):
+            vectors.remove(existing)
+            vectors.add(existing, centring.centre(stored, [lang] * len(existing), centres))
 
 
 def _top(ids: np.ndarray, scores: np.ndarray, n: int) -> list[tuple[int, float]]:

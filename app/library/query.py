@@ -131,7 +131,7 @@ def run(*, session: Session, query: str, filters: SearchFilters, page: int = 1, 
     depth = page * page_size
     candidates = max(depth + 1, CROSS_LANGUAGE_DEPTH)
     hits = [] if allowed == set() else state.index.search(query, ml.embed_query(query), k=candidates,
-                                                          allowed_ids=allowed)
+                                                          allowed_ids=allowed, query_lang=detect_language(query))
     # Languages of every candidate (for the fusion), full rows only for the page shown.
     languages = _languages(session, [h.id for h in hits])
     stale = {h.id for h in hits if h.id not in languages}
