@@ -229,7 +229,7 @@ async def python_readers(base: str, tokens: list[str], ids: list[int], clients: 
         stop = time.monotonic() + seconds
 
         async def client(i: int, kind: str) -> None:
-            urls, headers, n = paths(kind, ids), {"Authorization": f"Bearer {tokens[i]}"}, i
+            urls, headers, n = paths(kind, ids), {"Authorization": f"Bearer {tokens[i % len(tokens)]}"}, i
             while time.monotonic() < stop:
                 n += 1
                 t = time.perf_counter()
