@@ -416,6 +416,13 @@ def main() -> None:
         # Not counted: each server process builds its search index and prepares statements.
         phase(stack, "warm-up (not counted)", tokens, ids, team_id, clients=24, seconds=5, think=0, n_uploads=0,
               use_wrk=use_wrk)
+        probe = httpx.get(f"{stack.base}{paths('search', ids)[0]}", headers={"Authorization": f"Bearer {tokens[0]}"},
+                          timeout=60).json()
+        listed = httpx.get(f"{stack.base}/api/v1/calls", headers={"Authorization": f"Bearer {tokens[0]}"},
+                           timeout=60).json()
+        print(f"library: {probe['index']['documents']} documents in the search index, {len(probe['items'])} results "
+              f"for {QUERIES[0]!r}; list calls returns {len(listed['items'])} of {listed['total']} calls a page; "
+              f"{sum(c['status'] == 'ready' for c in listed['items'])} ready")
         errors = phase(stack, "baseline: 3 clients (one per kind), no think time, 5 s, no uploads", tokens, ids,
                        team_id, clients=3, seconds=5, think=0, n_uploads=0, use_wrk=use_wrk)
         errors += phase(stack, f"load: {args.clients} clients, think {args.think * 0.5:.2g}-{args.think * 1.5:.2g} s "
