@@ -201,6 +201,9 @@ class _Bm25:
         self._row_id = np.zeros(0, dtype=np.int64)
         self._row_len = np.zeros(0, dtype=np.int32)
         self._row_lang = np.zeros(0, dtype=np.uint8)
+        # A float16 copy of each row's (centred) vector: a filter's allowed rows are scored from
+        # it in one matrix product (usearch hands vectors back one Python object per key).
+        self._row_vec = np.zeros((0, 0), dtype=np.float16)
         self._live = np.zeros(0, dtype=bool)
         self._rows = 0
         self._dead = 0
@@ -222,7 +225,11 @@ class _Bm25:
         self.add_many([doc_id], [lang], [tokens])
 
     def add_many(
-        self, ids: Sequence[int], langs: Sequence[str], tokens: Sequence[list[str]]
+        self,
+        ids: Sequence[int],
+        langs: Sequence[str],
+        tokens: Sequence[list[str]],
+        vectors: np.ndarray | None = None,
     ) -> None:
         """Add or replace documents (ids unique within the call), as one new chunk of rows."""
         if not ids:
@@ -246,6 +253,8 @@ class _Bm25:
         self._row_len[rows] = lengths
         self._row_lang[rows] = [self._lang(lang) for lang in langs]
         self._live[rows] = True
+        if vectors is not None:
+            self._write_vectors(np.arange(rows.start, rows.stop), vectors)
         self.docs.update(zip(ids, range(self._rows, self._rows + len(ids)), strict=True))
         self._rows += len(ids)
         if len(self._df) < n_terms:
@@ -264,6 +273,26 @@ class _Bm25:
         self._total_len -= int(self._row_len[row])
         self._live[row] = False
         self._dead += 1
+
+    def set_vectors(self, ids: Sequence[int], vectors: np.ndarray) -> None:
+        """Replace the vector copy of present documents."""
+        self._write_vectors(np.fromiter((self.docs[i] for i in ids), np.int64, len(ids)), vectors)
+
+    def _write_vectors(self, rows: np.ndarray, vectors: np.ndarray) -> None:
+        if self._row_vec.shape[1] != vectors.shape[1]:  # the first vectors fix the width
+            self._row_vec = np.zeros((len(self._row_id), vectors.shape[1]), dtype=np.float16)
+        self._row_vec[rows] = vectors
+
+    def row_ids(self, rows: np.ndarray) -> np.ndarray:
+        return self._row_id[rows]
+
+    def row_vectors(self, rows: np.ndarray) -> np.ndarray:
+        """float32 copies of the rows' stored vectors."""
+        return self._row_vec[rows].astype(np.float32)
+
+    def rows_of(self, ids: Iterable[int]) -> np.ndarray:
+        """Rows of the live documents among ids (unknown ids are skipped)."""
+        return np.fromiter((r for r in map(self.docs.get, ids) if r is not None), np.int64)
 
     def ids_of_language(self, lang: str) -> np.ndarray:
         """Ids of the live documents in one language."""
@@ -294,9 +323,9 @@ class _Bm25:
         if rows <= len(self._row_id):
             return
         size = max(rows, 2 * len(self._row_id), 1024)
-        for name in ("_row_id", "_row_len", "_row_lang", "_live"):
+        for name in ("_row_id", "_row_len", "_row_lang", "_live", "_row_vec"):
             old = getattr(self, name)
-            new = np.zeros(size, dtype=old.dtype)
+            new = np.zeros((size, *old.shape[1:]), dtype=old.dtype)
             new[: len(old)] = old
             setattr(self, name, new)
 
@@ -346,7 +375,7 @@ class _Bm25:
         if self._dead:
             keep = np.repeat(live, counts)
             terms, tf, counts = terms[keep], tf[keep], counts[live]
-            for name in ("_row_id", "_row_len", "_row_lang"):
+            for name in ("_row_id", "_row_len", "_row_lang", "_row_vec"):
                 setattr(self, name, getattr(self, name)[: self._rows][live].copy())
             self._rows = len(self._row_id)
             self._live = np.ones(self._rows, dtype=bool)
@@ -380,18 +409,24 @@ class _Bm25:
         return idf * tf * (BM25_K1 + 1) / (tf + norm)
 
     def top(
-        self, query_tokens: Iterable[str], depth: int, allowed_ids: set[int] | None = None
+        self,
+        query_tokens: Iterable[str],
+        depth: int,
+        allowed_ids: set[int] | None = None,
+        *,
+        allowed_rows: np.ndarray | None = None,
     ) -> list[tuple[int, float]]:
-        """The depth best (document id, BM25 score) with a positive score, best first, ties by id."""
+        """The depth best (document id, BM25 score) with a positive score, best first, ties by id.
+
+        A filter is given as ids, or as their rows (rows_of) when the caller has them already.
+        """
         terms = self._query_terms(query_tokens)
         if not terms or depth < 1:
             return []
         self.optimize()
-        allowed_rows = None
-        if allowed_ids is not None:
-            allowed_rows = np.fromiter(
-                (r for r in map(self.docs.get, allowed_ids) if r is not None), np.int64
-            )
+        if allowed_ids is not None and allowed_rows is None:
+            allowed_rows = self.rows_of(allowed_ids)
+        if allowed_rows is not None:
             if len(allowed_rows) == 0:
                 return []
             if len(self._allowed) < self._rows:
@@ -510,6 +545,7 @@ class _Bm25:
         bm25._lang_names = [str(x) for x in lang_names]
         bm25._lang_code = {x: i for i, x in enumerate(bm25._lang_names)}
         bm25._row_id, bm25._row_len, bm25._row_lang = ids, lengths, langs
+        bm25._row_vec = np.zeros((n, 0), dtype=np.float16)
         bm25._live = np.ones(n, dtype=bool)
         bm25._rows = n
         bm25.docs = dict(zip(ids.tolist(), range(n), strict=True))
@@ -655,13 +691,20 @@ class HybridIndex:
         with self._lock:
             if query is not None and query_lang is not None:
                 query = centring.centre(query[None, :], [query_lang], self._centres)[0]
-            keyword = self._bm25.top(query_tokens, depth, allowed_ids)
-            vector = [] if query is None else self._vector_ranking(query, depth, allowed_ids)
+            # Optimise first: a compaction renumbers rows, and the rows below must stay valid.
+            self._bm25.optimize()
+            rows = None if allowed_ids is None else self._bm25.rows_of(allowed_ids)
+            keyword = self._bm25.top(query_tokens, depth, allowed_rows=rows)
+            vector = [] if query is None else self._vector_ranking(query, depth, allowed_ids, rows)
             fused = rrf_fuse([[i for i, _ in keyword], [i for i, _ in vector]])[:k]
             return self._hits(fused, (keyword, vector), query_tokens, query)
 
     def _vector_ranking(
-        self, query: np.ndarray, depth: int, allowed_ids: set[int] | None
+        self,
+        query: np.ndarray,
+        depth: int,
+        allowed_ids: set[int] | None = None,
+        rows: np.ndarray | None = None,
     ) -> list[tuple[int, float]]:
         """Top ids by cosine: HNSW, over-fetched under a filter, exact when that falls short."""
         n = len(self._vectors)
@@ -669,16 +712,19 @@ class HybridIndex:
             return []
         if allowed_ids is None:
             return _matches(self._vectors.search(query, min(depth, n)))
-        allowed = allowed_ids & self._bm25.docs.keys()
-        want = min(depth, len(allowed))
+        rows = self._bm25.rows_of(allowed_ids) if rows is None else rows
+        want = min(depth, len(rows))
         if want == 0:
             return []
-        if len(allowed) > EXACT_FILTER_MAX and len(allowed) * EXACT_FILTER_RATIO > n:
-            fetch = min(n, 2 * depth * math.ceil(n / len(allowed)))
-            found = [m for m in _matches(self._vectors.search(query, fetch)) if m[0] in allowed]
+        if len(rows) > EXACT_FILTER_MAX and len(rows) * EXACT_FILTER_RATIO > n:
+            fetch = min(n, 2 * depth * math.ceil(n / len(rows)))
+            found = [m for m in _matches(self._vectors.search(query, fetch)) if m[0] in allowed_ids]
             if len(found) >= want:
                 return found[:want]
-        keys = np.fromiter(allowed, np.int64, len(allowed))
+        # Every allowed row scored from the float16 copy; the best 2·want + 16 rescored exactly
+        # (float16 cosines err by ~1e-3: far less than that margin of places at the cut).
+        ids, approx = self._bm25.row_ids(rows), self._bm25.row_vectors(rows) @ query
+        keys = np.array([i for i, _ in _top(ids, approx, 2 * want + 16)], dtype=np.int64)
         return _top(keys, self._cosines(keys, query), want)
 
     def _cosines(self, keys: np.ndarray, query: np.ndarray) -> np.ndarray:
@@ -797,6 +843,12 @@ class HybridIndex:
         ):
             raise IndexCorruptError(f"index files in {self.directory} disagree on their content")
         vectors.expansion_search = HNSW_EXPANSION_SEARCH
+        try:  # the float16 copy is not saved: it is taken from the vectors file
+            ids = bm25.row_ids(np.arange(len(bm25.docs)))
+            stored = vectors.get(ids.astype(np.uint64), dtype=np.float32)
+            bm25.set_vectors(ids.tolist(), np.stack(stored) if len(ids) else np.zeros((0, self.dim)))
+        except (TypeError, ValueError) as exc:  # a key of the keyword file has no vector
+            raise IndexCorruptError(f"index files in {self.directory} disagree on their ids") from exc
         self._bm25, self._vectors, self._generation = bm25, vectors, manifest["generation"]
         self._centres = centres
 
@@ -837,8 +889,9 @@ def _fill(
     for doc_id in keys.tolist():
         bm25.remove(doc_id)
     _new_centres(bm25, vectors, centres, langs, unit)
-    vectors.add(keys, centring.centre(unit, langs, centres))
-    bm25.add_many([d.id for d in docs], langs, tokens)
+    centred = centring.centre(unit, langs, centres)
+    vectors.add(keys, centred)
+    bm25.add_many([d.id for d in docs], langs, tokens, centred)
 
 
 def _new_centres(
@@ -855,8 +908,10 @@ def _new_centres(
         )
         centres[lang] = np.concatenate([stored, batch]).mean(axis=0)
         if len(existing):
+            centred = centring.centre(stored, [lang] * len(existing), centres)
             vectors.remove(existing)
-            vectors.add(existing, centring.centre(stored, [lang] * len(existing), centres))
+            vectors.add(existing, centred)
+            bm25.set_vectors(existing.tolist(), centred)
 
 
 def _top(ids: np.ndarray, scores: np.ndarray, n: int) -> list[tuple[int, float]]:

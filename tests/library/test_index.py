@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from app.library.index import (
+    DELTA_MIN_ROWS,
     EXACT_FILTER_MAX,
     KEYWORDS_FILE,
     MANIFEST_FILE,
@@ -152,6 +153,40 @@ def test_selective_filter_returns_the_exact_best_allowed_documents(tmp_path: Pat
         allowed, key=lambda i: -float(docs[i].vector @ query / np.linalg.norm(docs[i].vector))
     )
     assert [h.id for h in hits] == exact[:3]
+
+
+def _exact_best(
+    index: HybridIndex, docs: list[IndexDoc], allowed: set[int], query: np.ndarray, k: int
+) -> list[int]:
+    """Brute force in the space the index compares: vectors centred on their language's mean."""
+    stored = index.centred(np.stack([d.vector for d in docs]), [d.lang for d in docs])
+    q = index.centred(query[None, :], ["en"])[0]
+    cosine = {d.id: float(v @ q) for d, v in zip(docs, stored, strict=True)}
+    return sorted(allowed, key=lambda i: (-cosine[i], i))[:k]
+
+
+def test_filter_stays_exact_after_removals_renumber_the_rows(tmp_path: Path) -> None:
+    index = HybridIndex(tmp_path, dim=DIM, model_name=MODEL)
+    docs = random_docs(DELTA_MIN_ROWS + 2000, seed=5)
+    index.add(docs)
+    index.remove(range(0, DELTA_MIN_ROWS + 2000, 2))  # enough tombstones to compact on search
+    live = [d for d in docs if d.id % 2]
+    allowed = {d.id for d in live[::7]}
+    query = live[3].vector / np.linalg.norm(live[3].vector)
+    hits = index.search("nothing matches this", query, k=20, allowed_ids=allowed, query_lang="en")
+    assert [h.id for h in hits] == _exact_best(index, live, allowed, query, 20)
+
+
+def test_filter_is_exact_after_reopening_the_saved_index(tmp_path: Path) -> None:
+    docs = random_docs(3000, seed=6)
+    index = HybridIndex(tmp_path, dim=DIM, model_name=MODEL)
+    index.add(docs)
+    index.save()
+    allowed = {d.id for d in docs[::9]}
+    query = docs[10].vector / np.linalg.norm(docs[10].vector)
+    reopened = HybridIndex(tmp_path, dim=DIM, model_name=MODEL)
+    hits = reopened.search("nothing matches this", query, k=20, allowed_ids=allowed, query_lang="en")
+    assert [h.id for h in hits] == _exact_best(reopened, docs, allowed, query, 20)
 
 
 def test_broad_filter_over_fetches_and_keeps_only_allowed_ids(tmp_path: Path) -> None:
