@@ -19,7 +19,7 @@ from app.library import playlists as playlists_service
 from app.library import query as query_service
 from app.library import service as snippets_service
 from app.library import talk_tracks as tracks_service
-from app.library.models import Clip, Playlist
+from app.library.models import Clip, Playlist, TrackKind
 from app.library.schemas import (
     ClipCreate, ClipList, ClipRead, ClipUpdate, PlaylistBulkAdd, PlaylistCreate, PlaylistItemIn, PlaylistRead,
     PlaylistReorder, PlaylistUpdate, SearchResponse, SnippetList, SnippetRead, TalkTrackRead, VariantRead,
@@ -151,9 +151,12 @@ def get_snippet(snippet_id: int, session: SessionDep, user: CurrentUser) -> Snip
 
 
 @router.get("/talk-tracks", response_model=list[TalkTrackRead])
-def list_talk_tracks(session: SessionDep, user: CurrentUser, step: str | None = None, topic: str | None = None,
-                     kind: str | None = None) -> list[TalkTrackRead]:
+def list_talk_tracks(request: Request, session: SessionDep, user: CurrentUser, step: str | None = None,
+                     topic: str | None = None, kind: str | None = None) -> list[TalkTrackRead]:
     """Talk tracks for a step or a customer topic, each with its ranked variants."""
+    _reject_unknown(request, {"step", "topic", "kind"})
+    if kind is not None and kind not in set(TrackKind):
+        raise Unprocessable(f"kind must be one of {', '.join(TrackKind)}; got {kind!r}.")
     tracks = tracks_service.list_tracks(session=session, step=step, topic=topic, kind=kind)
     return [_track_read(session, t) for t in tracks]
 

@@ -58,6 +58,13 @@ def test_editing_a_span_outside_the_call_is_422(client) -> None:  # type: ignore
     assert response.status_code == 422
 
 
+def test_unknown_clip_list_filter_is_422_naming_the_allowed_ones(client) -> None:  # type: ignore[no-untyped-def]
+    w = world(client)
+    response = client.get("/api/v1/clips?colour=red", headers=w.rep.headers)
+    assert response.status_code == 422 and "colour" in response.json()["detail"]
+    assert "folder" in response.json()["detail"]
+
+
 def test_reps_cannot_cut_clips(client) -> None:  # type: ignore[no-untyped-def]
     w = world(client)
     call_id = upload(client, w.rep, EN_CALL)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.library import search as index_service
-from tests.library.helpers import EN_CALL, upload, world
+from tests.library.helpers import EN_CALL, transcript, upload, world
 
 
 def _search(client, person, q: str = "forecast spreadsheet"):  # type: ignore[no-untyped-def]
@@ -15,7 +15,7 @@ def _search(client, person, q: str = "forecast spreadsheet"):  # type: ignore[no
 
 
 def _key(item: dict) -> tuple:  # type: ignore[type-arg]
-    """Talk-track variants are regenerated (new ids) by any refresh in between: compare by content."""
+    """Talk-track variants may be regrouped by a refresh in between: compare them by content."""
     return (item["type"], item["id"] if item["type"] != "talk_track" else item["text"])
 
 
@@ -62,3 +62,20 @@ def test_deleting_a_call_removes_its_snippets_clips_and_index_entries(client) ->
         index = index_service.get_index(session=session).index
     assert not any(index_service.encode(index_service.SNIPPET, i) in index for i in snippet_ids)
     assert index_service.encode(index_service.CLIP, clip["id"]) not in index
+
+
+def test_deleting_a_call_drops_its_clips_from_playlists_which_stay_playable(client) -> None:  # type: ignore[no-untyped-def]
+    w = world(client)
+    other = transcript([("Rep", "Could you walk me through how your team builds the forecast today?"),
+                        ("Customer", "We export everything to spreadsheets every Friday.")])
+    gone, kept = upload(client, w.rep, EN_CALL), upload(client, w.rep, other, name="other.txt")
+    assert gone != kept
+    clips = [client.post("/api/v1/clips", headers=w.manager.headers,
+                         json={"call_id": call_id, "start": 0, "end": 5, "title": str(call_id)}).json()["id"]
+             for call_id in (gone, kept)]
+    pid = client.post("/api/v1/playlists", headers=w.manager.headers, json={"name": "best"}).json()["id"]
+    for clip_id in clips:
+        client.post(f"/api/v1/playlists/{pid}/items", headers=w.manager.headers, json={"clip_id": clip_id})
+    assert client.delete(f"/api/v1/calls/{gone}", headers=w.rep.headers).status_code == 204
+    body = client.get(f"/api/v1/playlists/{pid}", headers=w.manager.headers).json()
+    assert [i["clip_id"] for i in body["items"]] == [clips[1]] and body["items"][0]["starts_at"] == 0.0

@@ -214,6 +214,14 @@ def test_vector_of_the_wrong_size_is_rejected(index: HybridIndex) -> None:
         index.add([IndexDoc(9, "text", "en", np.ones(DIM + 1, dtype=np.float32))])
 
 
+def test_index_of_the_previous_format_is_reported_for_a_rebuild(index: HybridIndex) -> None:
+    index.save()  # format 2 had no language centres: its vectors are not centred
+    path = index.directory / MANIFEST_FILE
+    path.write_text(json.dumps({**json.loads(path.read_text("utf-8")), "format": 2}), encoding="utf-8")
+    with pytest.raises(IndexCorruptError, match="format 2"):
+        HybridIndex(index.directory, dim=DIM, model_name=MODEL)
+
+
 def test_corrupt_manifest_is_detected(index: HybridIndex) -> None:
     index.save()
     (index.directory / MANIFEST_FILE).write_text("{not json", encoding="utf-8")

@@ -133,3 +133,11 @@ def test_talk_track_and_variant_ids_survive_a_refresh_that_adds_a_call(client) -
         now = {v["id"]: set(v["snippet_ids"]) for v in after[track["id"]]["variants"]}
         for variant in track["variants"]:  # the first call's snippets were not re-cut
             assert set(variant["snippet_ids"]) <= now[variant["id"]]
+
+
+def test_unknown_talk_track_filter_or_kind_is_422_saying_what_is_allowed(client) -> None:  # type: ignore[no-untyped-def]
+    w = world(client)
+    colour = client.get("/api/v1/talk-tracks?colour=red", headers=w.rep.headers)
+    kind = client.get("/api/v1/talk-tracks?kind=video", headers=w.rep.headers)
+    assert colour.status_code == 422 and "Unknown parameter(s) colour" in colour.json()["detail"]
+    assert kind.status_code == 422 and "step, topic" in kind.json()["detail"]
