@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from app.sop.matcher import SopIndex, UtteranceLike, _Emissions
 
 MODEL_PATH = Path(__file__).with_name("emission_model.json")
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2
 
 # Per (utterance, step) evidence; each is fed twice, once for a speaker-consistent pair and once
 # for a customer's reply against a rep step (a reply's own words say little about the step).
@@ -56,6 +56,14 @@ STEP_FEATURES = (
     "question_to_rep_step",  # the utterance is a question and the step is the rep's
     "question_to_customer_step",
     "call_relative_similarity",  # similarity standardised over this call's best similarities
+    "lexical_similarity",  # TF-IDF cosine (words + word pairs) to the step's closest text
+    "best_by_lexical",
+    "lexical_gap",  # minus the utterance's best lexical similarity to any step
+    # The same evidence for the utterance read with the one before it (a reply, a follow-up).
+    "context_calibrated_logit",
+    "context_classifier_logp",
+    "context_classifier_gap",
+    "context_best_by_classifier",
 )
 OFF_FEATURES = (
     "bias",
@@ -81,6 +89,35 @@ FEATURE_NAMES = (
 
 _QUESTION = re.compile(r"[?？]|[吗呢][。？?！!]?\s*$")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+_TOKEN = r"(?u)[\u4e00-\u9fff]|\b\w+\b"  # a Chinese character, or a word
+
+
+@dataclass(frozen=True)
+class LexicalIndex:
+    """TF-IDF of an SOP's step texts over words and word pairs: word overlap without a segmenter."""
+
+    vectorizer: Any
+    matrix: Any  # (n_texts, vocabulary) sparse
+    edges: tuple[int, ...]  # text rows of step s: edges[s]:edges[s + 1]
+
+    @classmethod
+    def build(cls, texts: Sequence[Sequence[str]]) -> LexicalIndex:
+        """Fit on the SOP's texts (rows per step, in step order)."""
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        flat = [t for group in texts for t in group]
+        # Words and word pairs; a Chinese character is a word, so Chinese gets character pairs.
+        vectorizer = TfidfVectorizer(token_pattern=_TOKEN, ngram_range=(1, 2), sublinear_tf=True)
+        matrix = vectorizer.fit_transform(flat)
+        edges = tuple(int(x) for x in np.cumsum([0] + [len(g) for g in texts]))
+        return cls(vectorizer, matrix, edges)
+
+    def similarities(self, texts: Sequence[str]) -> np.ndarray:
+        """(T, S): cosine of each text to each step's closest text."""
+        sims = (self.vectorizer.transform(list(texts)) @ self.matrix.T).toarray()
+        return np.stack(
+            [sims[:, a:b].max(axis=1) for a, b in zip(self.edges[:-1], self.edges[1:])], axis=1
+        )
 
 
 class EmissionModelError(AppError):
@@ -163,19 +200,25 @@ def _length(text: str) -> float:
     return len(text) / 1.8 if _CJK.search(text) else float(len(text.split()))
 
 
-def features(
+@dataclass(frozen=True)
+class _Parts:
+    """The evidence of one call: per STEP_FEATURES a (T, S) matrix, per OFF_FEATURES a (T,) column."""
+
+    step: list[np.ndarray]
+    off: list[np.ndarray]
+    reply: np.ndarray  # (T, S) 1 where a customer utterance meets a rep step
+
+
+def _parts(
     utterances: Sequence[UtteranceLike],
     index: SopIndex,
     em: _Emissions,
     roles: Sequence[Speaker | None],
-) -> np.ndarray:
-    """(T, S + 1, len(FEATURE_NAMES)): the evidence for each step and for off-SOP, per utterance."""
+) -> _Parts:
     T, S = em.sims.shape
     steps = [step for _stage, step in index.sop.steps()]
     sims = em.sims
-    logit = np.clip((sims - index.mid[None, :]) / index.scale[None, :], -8.0, 8.0)
-    z = ((em.vectors - index.clf_mu) / index.clf_sd) @ index.clf_w.T + index.clf_b
-    clf = _log_softmax(z)
+    logit, clf = _evidence(em.vectors, index, sims)
     is_rep = np.array([r == Speaker.REP for r in roles], float)
     is_cust = np.array([r == Speaker.CUSTOMER for r in roles], float)
     step_rep = np.array([s.speaker == Speaker.REP for s in steps], float)
@@ -188,8 +231,6 @@ def features(
         keyword[t, s] = 1.0
     position = np.arange(T) / max(T - 1, 1)
     distance = np.abs(position[:, None] - _step_positions(index)[None, :])
-    sim_rank = (-sims).argsort(axis=1).argsort(axis=1)
-    clf_rank = (-clf).argsort(axis=1).argsort(axis=1)
     previous_clf = np.vstack([np.full((1, S), -np.log(S)), clf[:-1]])
     previous_logit = np.vstack([np.zeros((1, S)), logit[:-1]])
     next_logit = np.vstack([logit[1:], np.zeros((1, S))])
@@ -197,35 +238,70 @@ def features(
     best = sims.max(axis=1)
     spread = best.std() + 1e-3
     relative = np.clip((sims - np.median(best)) / spread, -5.0, 5.0)
-    step_f = np.stack(
-        [
-            logit, sims, sims - best[:, None], sim_rank == 0, sim_rank < 3,
-            clf, clf - clf.max(axis=1, keepdims=True), clf_rank == 0,
-            match, mismatch, previous_clf, previous_logit, next_logit, keyword,
-            distance, distance**2,
-            question[:, None] * step_rep[None], question[:, None] * step_cust[None],
-            relative,
-        ],
-        axis=2,
-    ).astype(float)  # fmt: skip
+    lexical = index.lexical.similarities([u.text for u in utterances])
+    context = em.vectors + 0.5 * np.vstack([em.vectors[:1], em.vectors[:-1]])
+    context /= np.maximum(np.linalg.norm(context, axis=1, keepdims=True), 1e-12)
+    ctx_logit, ctx_clf = _evidence(context, index)
+    step_f = [
+        logit, sims, sims - best[:, None], _is_best(sims), _in_top(sims, 3),
+        clf, clf - clf.max(axis=1, keepdims=True), _is_best(clf),
+        match, mismatch, previous_clf, previous_logit, next_logit, keyword,
+        distance, distance**2,
+        question[:, None] * step_rep[None], question[:, None] * step_cust[None],
+        relative, lexical, _is_best(lexical), lexical - lexical.max(axis=1, keepdims=True),
+        ctx_logit, ctx_clf, ctx_clf - ctx_clf.max(axis=1, keepdims=True), _is_best(ctx_clf),
+    ]  # fmt: skip
     filler = em.filler.astype(float)
     rel_best = (best - np.median(best)) / spread
-    off_f = np.stack(
-        [
-            np.ones(T), logit.max(axis=1), clf.max(axis=1), filler,
-            np.log1p([_length(u.text) for u in utterances]), question, position, position**2,
-            is_rep, np.minimum(position, 1 - position), rel_best,
-            best.argsort().argsort() / max(T - 1, 1), filler * rel_best,
-        ],
-        axis=1,
-    )  # fmt: skip
+    off_f = [
+        np.ones(T), logit.max(axis=1), clf.max(axis=1), filler,
+        np.log1p([_length(u.text) for u in utterances]), question, position, position**2,
+        is_rep, np.minimum(position, 1 - position), rel_best,
+        best.argsort().argsort() / max(T - 1, 1), filler * rel_best,
+    ]  # fmt: skip
+    return _Parts(
+        [np.asarray(f, dtype=float) for f in step_f],
+        [np.asarray(f, dtype=float) for f in off_f],
+        reply,
+    )
+
+
+def features(
+    utterances: Sequence[UtteranceLike],
+    index: SopIndex,
+    em: _Emissions,
+    roles: Sequence[Speaker | None],
+) -> np.ndarray:
+    """(T, S + 1, len(FEATURE_NAMES)): the evidence for each step and for off-SOP (for training)."""
+    parts = _parts(utterances, index, em, roles)
+    T, S = parts.reply.shape
+    step_f = np.stack(parts.step, axis=2)
+    reply = parts.reply
     n = len(STEP_FEATURES)
     out = np.zeros((T, S + 1, len(FEATURE_NAMES)))
     out[:, :S, :n] = step_f * (1.0 - reply)[:, :, None]
     out[:, :S, n : 2 * n] = step_f * reply[:, :, None]
     out[:, :S, 2 * n] = reply
-    out[:, S, 2 * n + 1 :] = off_f
+    out[:, S, 2 * n + 1 :] = np.stack(parts.off, axis=1)
     return out
+
+
+def call_log_probs(
+    weights: np.ndarray,
+    utterances: Sequence[UtteranceLike],
+    index: SopIndex,
+    em: _Emissions,
+    roles: Sequence[Speaker | None],
+) -> np.ndarray:
+    """log_probs(weights, features(...)) without building the feature tensor (match time)."""
+    parts = _parts(utterances, index, em, roles)
+    n = len(STEP_FEATURES)
+    reply = parts.reply
+    z_step = weights[2 * n] * reply
+    for k, f in enumerate(parts.step):
+        z_step = z_step + f * (weights[k] + (weights[n + k] - weights[k]) * reply)
+    z_off = sum(w * f for w, f in zip(weights[2 * n + 1 :], parts.off))
+    return _log_softmax(np.concatenate([z_step, np.asarray(z_off)[:, None]], axis=1))
 
 
 def _log_softmax(z: np.ndarray) -> np.ndarray:
@@ -233,12 +309,39 @@ def _log_softmax(z: np.ndarray) -> np.ndarray:
     return z - (m + np.log(np.exp(z - m).sum(axis=1, keepdims=True)))
 
 
+def _is_best(x: np.ndarray) -> np.ndarray:
+    """1 where a column holds its row's maximum (ties: every tied column)."""
+    return x >= x.max(axis=1, keepdims=True)
+
+
+def _in_top(x: np.ndarray, k: int) -> np.ndarray:
+    """1 where a column is among its row's k largest (ties included)."""
+    if x.shape[1] <= k:
+        return np.ones_like(x, dtype=bool)
+    return x >= np.partition(x, -k, axis=1)[:, -k][:, None]
+
+
+def _evidence(
+    vectors: np.ndarray, index: SopIndex, sims: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Calibrated similarity logits (clipped) and classifier log-probabilities, both (T, S)."""
+    from app.sop.matcher import step_similarities  # the matcher imports this module
+
+    if sims is None:
+        sims = step_similarities(vectors, index)
+    logit = np.clip((sims - index.mid[None, :]) / index.scale[None, :], -8.0, 8.0)
+    z = ((vectors - index.clf_mu) / index.clf_sd) @ index.clf_w.T + index.clf_b
+    return logit, _log_softmax(z)
+
+
 def log_probs(weights: np.ndarray, feats: np.ndarray) -> np.ndarray:
     """(T, S + 1) log p(option | utterance) under the conditional logit."""
     return _log_softmax(feats @ weights)
 
 
-def fit(feats: Sequence[np.ndarray], targets: Sequence[np.ndarray], *, l2: float = 1.0) -> np.ndarray:
+def fit(
+    feats: Sequence[np.ndarray], targets: Sequence[np.ndarray], *, l2: float = 1.0
+) -> np.ndarray:
     """Maximum-likelihood weights with an L2 penalty; targets hold option indexes (S = off-SOP)."""
     from scipy.optimize import minimize
 

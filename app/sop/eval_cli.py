@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from app.sop.emission import default_model
 from app.sop.evaluation import (
     Estimate,
     EvalCall,
@@ -180,13 +181,22 @@ def _show(table: Table) -> None:
 
 
 def _print(r: SopEvalReport, embedder: str, labelled_scope: bool) -> None:
-    scope = "labelled stages" if labelled_scope else "stages the matched path reached"
+    scope = "labelled stages" if labelled_scope else "the stages each call worked on"
     console.print(
         f"[bold]{', '.join(r.sop_ids)}[/]: {r.n_calls} calls, {r.n_utterances} utterances, "
         f"embedder {embedder}; 95% intervals from {r.n_boot} bootstrap resamples of calls; "
         f"process-SOP scope: {scope}",
         highlight=False,
     )
+    model = default_model()
+    if embedder == model.embedder:
+        cv = model.cv
+        console.print(
+            f"learned emissions trained on {model.trained_on}: figures on those calls are in-sample; "
+            f"on SOPs it never saw (leave-one-SOP-out, hand-written calls) macro-F1 was "
+            f"en {cv['hand_en_macro_f1'][0]:.3f}, zh {cv['hand_zh_macro_f1'][0]:.3f}",
+            highlight=False,
+        )
     summary = Table("metric", "value", "95% CI", "detail", title="Summary")
     summary.add_row(
         "macro-F1 (steps)",

@@ -100,7 +100,7 @@ class MatchParams:
     # With learned emissions (log-probabilities, on another scale than the blend scores) every
     # transition and start penalty above is multiplied by this, and going back costs
     # learned_back_penalty before that scaling. Chosen by scripts/train_sop_emission.py.
-    learned_transition_scale: float = 0.5
+    learned_transition_scale: float = 1.0
     learned_back_penalty: float = 2.0
 
 
@@ -166,6 +166,8 @@ class SopIndex:
     clf_sd: np.ndarray | None = None  # (dim,)
     clf_c: float | None = None
     embedder: str = ""  # the model that embedded the texts ("learned" emissions are fit per model)
+    # TF-IDF over the step texts (learned emissions: word overlap, any language).
+    lexical: Any = None
 
 
 def step_texts(step: Step) -> list[str]:
@@ -230,6 +232,7 @@ def index_from_vectors(
         calib_out=calib_out,
         top_k=params.top_k,
         embedder=embedder,
+        lexical=emission.LexicalIndex.build(texts),
         **clf,
     )
 
@@ -350,16 +353,23 @@ class _Emissions:
     learned_logp: np.ndarray | None = None  # (T, S + 1) "learned" log p(step or off-SOP | utterance)
 
 
+def step_similarities(vectors: np.ndarray, index: SopIndex) -> np.ndarray:
+    """(T, S): per utterance and step, the mean of the top-k cosines to the step's texts.
+
+    One matrix product against every example of every step, then the top-k mean per step
+    (a loop of per-step products cost ~250 ms on a 600 x 60 call; this is a few ms).
+    """
+    all_examples = np.concatenate(index.vectors, axis=0)
+    edges = np.cumsum([0] + [len(v) for v in index.vectors])
+    every = vectors @ all_examples.T
+    return np.stack([_topk_mean(every[:, a:b], index.top_k) for a, b in pairwise(edges)], axis=1)
+
+
 def _emissions(
     utterances: Sequence[UtteranceLike], vectors: np.ndarray, index: SopIndex, params: MatchParams
 ) -> _Emissions:
     steps = [step for _st, step in index.sop.steps()]
-    # One matrix product against every example of every step, then the top-k mean per step
-    # (a loop of per-step products cost ~250 ms on a 600 x 60 call; this is a few ms).
-    all_examples = np.concatenate(index.vectors, axis=0)
-    edges = np.cumsum([0] + [len(v) for v in index.vectors])
-    every = vectors @ all_examples.T
-    sims = np.stack([_topk_mean(every[:, a:b], index.top_k) for a, b in pairwise(edges)], axis=1)
+    sims = step_similarities(vectors, index)
     logits = (sims - index.mid[None, :]) / index.scale[None, :]
     # Speaker constraint, vectorised: a rep utterance in a customer step (or vice versa) is penalised.
     roles = [normalise_role(u.role) for u in utterances]
@@ -411,8 +421,7 @@ def _emissions(
     else:
         return em  # not learned, or fitted on another model's vectors: the blend emissions
 
-    feats = emission.features(utterances, index, em, roles)
-    return replace(em, learned_logp=emission.log_probs(weights, feats))
+    return replace(em, learned_logp=emission.call_log_probs(weights, utterances, index, em, roles))
 
 
 def call_features(
