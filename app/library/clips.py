@@ -230,8 +230,8 @@ def render_span(source: Path, start: float, end: float, target: Path,
             samples, first = _decode_span(container, stream, rate, channels, start, end)
     except (av.FFmpegError, IndexError, ValueError) as exc:
         raise Unprocessable(f"The call's recording cannot be decoded for playback: {exc}") from exc
-    lo = max(0, int(round((start - first) * rate)))
-    hi = max(lo, int(round((end - first) * rate)))
+    lo = max(0, round((start - first) * rate))
+    hi = max(lo, round((end - first) * rate))
     pcm = samples[lo:hi].copy()
     for a, b in tones or []:
         i0, i1 = max(0, int((a - start) * rate)), min(len(pcm), int((b - start) * rate))

@@ -184,4 +184,4 @@ class LibraryState(Base):
 
 
 # The deletion hooks must be active wherever these models are loaded (API, workers, CLI).
-from app.library import search as _index_hooks  # noqa: E402,F401
+from app.library import search as _index_hooks  # noqa: F401

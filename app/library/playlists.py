@@ -148,7 +148,7 @@ def clip_for_snippet(*, session: Session, user: User, snippet_id: int) -> Clip:
     s = session.get(Snippet, snippet_id)
     if s is None:
         raise NotFound(f"Snippet {snippet_id} no longer exists.")
-    clip = clips_service._auto_clip(s)  # noqa: SLF001  (same fields; kind and author differ)
+    clip = clips_service._auto_clip(s)  # same fields; kind and author differ
     clip.kind, clip.created_by_id, clip.note, clip.folder = ClipKind.manual, user.id, "", ""
     session.add(clip)
     session.flush()

@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session, defer
 from app import ml
 from app.errors import Unprocessable
 from app.library import search as index_service
+from app.library.index import RRF_K
 from app.library.models import Clip, Snippet, TalkTrack, TalkTrackVariant
 from app.library.search import CLIP, KIND_NAMES, KIND_OF_NAME, SNIPPET, VARIANT, decode, encode
-from app.library.index import RRF_K
 from app.library.text import highlight, tokenize
 from app.transcripts.formats import detect_language
 
@@ -191,7 +191,7 @@ def _languages(session: Session, doc_ids: list[int]) -> dict[int, str | None]:
                 langs = (meta or {}).get("languages") or []
                 out[encode(kind, row_id)] = langs[0] if len(langs) == 1 else None
         else:
-            model = index_service._MODELS[kind]  # noqa: SLF001
+            model = index_service._MODELS[kind]
             for row_id, language in session.execute(select(model.id, model.language).where(model.id.in_(ids))):
                 out[encode(kind, row_id)] = str(language or "en")
     return out
@@ -211,7 +211,7 @@ _NOT_SHOWN = {
 def _hydrate(session: Session, doc_ids: list[int]) -> dict[int, tuple[int, Any, TalkTrack | None]]:
     out: dict[int, tuple[int, Any, TalkTrack | None]] = {}
     for kind, ids in _by_kind(doc_ids).items():
-        model = index_service._MODELS[kind]  # noqa: SLF001
+        model = index_service._MODELS[kind]
         rows = session.scalars(select(model).where(model.id.in_(ids)).options(
             *(defer(column, raiseload=True) for column in _NOT_SHOWN[kind]))).all()
         tracks = _tracks(session, {row.talk_track_id for row in rows}) if kind == VARIANT else {}

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.calls.models import Call
 from app import jobs
+from app.calls.models import Call
 from app.db import session_scope, utcnow
 from app.library import clips as clips_service
 from app.library import search as index_service

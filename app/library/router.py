@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import FileResponse, Response
 
+from app.calls.models import Call, SourceKind
 from app.deps import CoachUser, CurrentUser, PageDep, SessionDep, json_response
 from app.errors import Unprocessable
 from app.library import clips as clips_service
@@ -21,10 +22,22 @@ from app.library import service as snippets_service
 from app.library import talk_tracks as tracks_service
 from app.library.models import Clip, Playlist, TrackKind
 from app.library.schemas import (
-    ClipCreate, ClipList, ClipRead, ClipUpdate, PlaylistBulkAdd, PlaylistCreate, PlaylistItemIn, PlaylistRead,
-    PlaylistReorder, PlaylistUpdate, SearchResponse, SnippetList, SnippetRead, TalkTrackRead, VariantRead,
+    ClipCreate,
+    ClipList,
+    ClipRead,
+    ClipUpdate,
+    PlaylistBulkAdd,
+    PlaylistCreate,
+    PlaylistItemIn,
+    PlaylistRead,
+    PlaylistReorder,
+    PlaylistUpdate,
+    SearchResponse,
+    SnippetList,
+    SnippetRead,
+    TalkTrackRead,
+    VariantRead,
 )
-from app.calls.models import Call, SourceKind
 
 router = APIRouter(prefix="/api/v1", tags=["library"])
 

@@ -178,7 +178,7 @@ def sync(*, session: Session) -> dict[str, int]:
         state.index.reload_if_changed()
         wanted = {encode(kind, row_id) for kind, model in _MODELS.items()
                   for row_id in session.scalars(select(model.id))}
-        present = set(state.index._bm25.docs)  # noqa: SLF001  (the index exposes no id listing)
+        present = state.index.ids()
         missing, gone = wanted - present, present - wanted
         by_kind: dict[int, list[int]] = {}
         for doc_id in missing:
@@ -246,7 +246,7 @@ def _after_commit(session: Session) -> None:
     if upserts or removals:
         try:
             apply_changes(upserts=upserts, removals=removals)
-        except Exception as exc:  # the index heals on the next sync; never fail the request
+        except Exception as exc:  # noqa: BLE001 - the index heals on the next sync; never fail the request
             log.warning("library.index_update_failed error=%s", exc)
     if refresh:
         _queue_refresh()
@@ -265,5 +265,5 @@ def _queue_refresh() -> None:
     try:
         with session_scope() as session:
             jobs.enqueue(session, "library.update")
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the refresh is requested again by the next change
         log.warning("library.refresh_enqueue_failed error=%s", exc)

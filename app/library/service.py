@@ -102,7 +102,7 @@ def call_outcome(*, session: Session, call: Call) -> tuple[str | None, str]:
         else:
             found = deals_service.call_outcome(session=session, call=call)
             value, evidence = str(getattr(found, "value", found)), f"deal outcome: {found}"
-    except Exception as exc:  # a broken deals lookup must not stop the library
+    except Exception as exc:  # noqa: BLE001 - a broken deals lookup must not stop the library
         log.warning("library.outcome_failed call_id=%s error=%s", call.id, exc)
         return None, f"outcome lookup failed: {exc}"
     return (value if value in KNOWN_OUTCOMES else None), evidence

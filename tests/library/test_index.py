@@ -328,7 +328,7 @@ def test_index_module_then_onnxruntime_does_not_crash_the_process() -> None:
         "ix.add([IndexDoc(1, 'price', 'en', np.ones(4, np.float32) / 2)]); "
         "import onnxruntime; print('alive')"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert result.returncode == 0 and "alive" in result.stdout, result.stderr[-2000:]
 
 

@@ -54,7 +54,7 @@ def test_results_carry_highlights_and_a_link_to_the_moment(client, library) -> N
 
 
 def test_filters_by_language_step_team_and_type(client, library) -> None:  # type: ignore[no-untyped-def]
-    w, en, zh = library
+    w, _, zh = library
     assert {i["call_id"] for i in _search(client, w.rep, q="问题 budget", language="zh", type="snippet")["items"]} == {zh}
     step = _search(client, w.rep, q="budget", type="snippet")["items"][0]["step_id"]
     narrowed = _search(client, w.rep, q="budget", step=step, type=["snippet", "clip"])["items"]
