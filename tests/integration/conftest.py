@@ -60,10 +60,10 @@ class Redis:
 
     def ping(self) -> bool:
         return subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True,
-                              text=True).stdout.strip() == "PONG"
+                              text=True, check=False).stdout.strip() == "PONG"
 
     def stop(self) -> None:
-        subprocess.run(["redis-cli", "-p", str(self.port), "shutdown", "nosave"], capture_output=True)
+        subprocess.run(["redis-cli", "-p", str(self.port), "shutdown", "nosave"], capture_output=True, check=False)
         wait_for(lambda: not self.ping(), 10, f"redis on {self.port} to stop")
 
 
@@ -110,9 +110,9 @@ def pg_database() -> Iterator[str]:
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     url = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
-    import app.model_registry  # noqa: F401
     from sqlalchemy import create_engine
 
+    import app.model_registry  # noqa: F401
     from app.db import Base
 
     engine = create_engine(url)
