@@ -19,6 +19,7 @@ exact vector search (usearch exact=True) and dense BM25 (scoring every document,
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import resource
@@ -241,6 +242,10 @@ def main() -> None:
                         help="HNSW expansion_add (efConstruction) to measure instead")
     parser.add_argument("--expansion-search", type=int, default=index_module.HNSW_EXPANSION_SEARCH,
                         help="HNSW expansion_search used for the latency rows")  # fmt: skip
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="build into this folder and save it there (index, ground truth, build "
+                             "figures); when it already holds a saved build of the same settings, "
+                             "load that instead of building, to measure search again")  # fmt: skip
     args = parser.parse_args()
     # Overrides apply to this process only: HybridIndex reads these when it builds its graph.
     index_module.HNSW_CONNECTIVITY = args.connectivity
@@ -253,10 +258,27 @@ def main() -> None:
     qrng = np.random.default_rng([args.seed, 999])
     query_vectors = make_vectors(args.queries, qrng, make_space(np.random.default_rng(args.seed)))
     query_texts = TextGen(args.seed).queries(args.queries, qrng)
+    query_langs = [language(t) for t in query_texts]
     with tempfile.TemporaryDirectory() as tmp:
-        index = HybridIndex(Path(tmp), dim=DIM, model_name="bench-384")
-        query_langs = [language(t) for t in query_texts]
-        t, truth = build(args, index, query_vectors, query_langs)
+        folder = args.keep or Path(tmp)
+        settings = {k: getattr(args, k) for k in ("n", "queries", "chunk", "seed", "connectivity",
+                                                  "expansion_add")}  # fmt: skip
+        if (folder / "build.json").exists():
+            saved = json.loads((folder / "build.json").read_text())
+            if saved["settings"] != settings:
+                raise SystemExit(f"{folder} holds a build of {saved['settings']}, not {settings}")
+            start = time.perf_counter()
+            index = HybridIndex(folder, dim=DIM, model_name="bench-384")
+            t, truth = saved["timings"], np.load(folder / "truth.npy")
+            print(f"loaded the build saved in {folder} in {time.perf_counter() - start:.1f} s "
+                  f"(build figures below are from the run that built it)")  # fmt: skip
+        else:
+            index = HybridIndex(folder, dim=DIM, model_name="bench-384")
+            t, truth = build(args, index, query_vectors, query_langs)
+            if args.keep:
+                index.save()
+                np.save(folder / "truth.npy", truth)
+                (folder / "build.json").write_text(json.dumps({"settings": settings, "timings": t}))
         rss, peak = rss_mib()
         bm25 = index._bm25
         postings = len(bm25._main.rows)
