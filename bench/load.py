@@ -356,16 +356,58 @@ def report_uploads(rows: list[tuple[float, int]]) -> int:
     return errors
 
 
+def _jiffies(pid: int) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def cpu_by_group(server_pid: int) -> dict[str, int]:
+    """CPU jiffies so far: the API processes, PostgreSQL, wrk, and the whole machine."""
+    reaped = os.times()  # wrk runs as this script's child: its time shows here once it has exited
+    groups = {"api": 0, "postgres": 0, "bench": _jiffies(os.getpid()),
+              "wrk": round((reaped.children_user + reaped.children_system) * os.sysconf("SC_CLK_TCK"))}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            comm = (entry / "comm").read_text().strip()
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        pid = int(entry.name)
+        group = "api" if server_pid in (pid, ppid) else "postgres" if comm == "postgres" else None
+        if group:
+            groups[group] += _jiffies(pid)
+    line = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    groups["machine"] = sum(int(v) for v in line) - int(line[3]) - int(line[4])  # minus idle, iowait
+    return groups
+
+
+def cpu_line(before: dict[str, int], after: dict[str, int], seconds: float) -> str:
+    """Cores used during the phase, per group (the machine includes other users of the box)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used = {k: (after[k] - before[k]) / tick / seconds for k in before}
+    return (f"  cores busy: API processes {used['api']:.2f}, PostgreSQL {used['postgres']:.2f}, "
+            f"wrk {used['wrk']:.2f}, this script (uploads{'' if used['wrk'] else ', reads'}) {used['bench']:.2f}, "
+            f"whole machine {used['machine']:.2f} of {os.cpu_count()}")
+
+
 def phase(stack: Stack, title: str, tokens: list[str], ids: list[int], team_id: int, *, clients: int,
           seconds: float, think: float, n_uploads: int, use_wrk: bool) -> int:
     """Run one load phase and print its table; returns the number of errors."""
     print(f"\n{title}\n  before: {loadavg()}")
     first = int(time.time() * 1000) % 10**9
+    assert stack.server is not None
+    cpu_before, started = cpu_by_group(stack.server.pid), time.monotonic()
     if use_wrk:
         running = wrk_readers(stack.base, tokens, ids, clients, seconds, think, stack.tmp)
         up = asyncio.run(uploads(stack.base, tokens, team_id, n_uploads, first)) if n_uploads else []
         reads = wrk_results(running)
-        print(f"  after:  {loadavg()}\n{HEADER}")
+        print(f"  after:  {loadavg()}\n{cpu_line(cpu_before, cpu_by_group(stack.server.pid), time.monotonic() - started)}"
+              f"\n{HEADER}")
         errors = report_wrk(reads)
     else:
         async def both() -> tuple[Results, list[tuple[float, int]]]:
@@ -374,7 +416,8 @@ def phase(stack: Stack, title: str, tokens: list[str], ids: list[int], team_id: 
             return reads, await up_task
 
         results, up = asyncio.run(both())
-        print(f"  after:  {loadavg()}\n{HEADER}")
+        print(f"  after:  {loadavg()}\n{cpu_line(cpu_before, cpu_by_group(stack.server.pid), time.monotonic() - started)}"
+              f"\n{HEADER}")
         errors = report_python(results, seconds)
     return errors + report_uploads(up)
 
