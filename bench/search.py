@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 
 import numpy as np
@@ -219,6 +220,24 @@ def build(
             "postings": postings, "exact_scan": exact}, truth  # fmt: skip
 
 
+class _Inline:
+    """Runs a submitted call at once in the caller's thread (the baseline for the parallel halves)."""
+
+    def submit(self, fn: Callable[..., object], *args: object) -> Future:
+        future: Future = Future()
+        future.set_result(fn(*args))
+        return future
+
+
+def sequential(run: Callable[[], list[float]]) -> list[float]:
+    """run() with the vector half in the caller's thread: the two halves one after the other."""
+    side, index_module._SIDE = index_module._SIDE, _Inline()
+    try:
+        return run()
+    finally:
+        index_module._SIDE = side
+
+
 def language(text: str) -> str:
     """The generator's Chinese texts end with a full-width stop."""
     return "zh" if text.endswith("。") else "en"
@@ -317,14 +336,18 @@ def measure(index: HybridIndex, args: argparse.Namespace, texts: list[str],
             ),
             "keyword only": timed(lambda i: index.search(texts[i], None, k=K), n_q),
             "hybrid": timed(lambda i: index.search(texts[i], vectors[i], k=K, query_lang=langs[i]), n_q),
+            "hybrid, halves one after other": sequential(
+                lambda: timed(lambda i: index.search(texts[i], vectors[i], k=K, query_lang=langs[i]), n_q)
+            ),
             f"hybrid, filter {len(allowed):,} ids": timed(
                 lambda i: index.search(texts[i], vectors[i], k=K, allowed_ids=allowed,
                                        query_lang=langs[i]), min(n_q, 50)
             ),
         }
-        print(f"\nlatency, one query at a time on one thread, k={K}:")
+        print(f"\nlatency, one query at a time, k={K} (numpy on one thread; a hybrid search runs its "
+              "vector half on a second thread while the first ranks by BM25):")
         for name, times in rows.items():
-            print(f"  {name:28} {percentiles(times)}  ({len(times)} queries)")
+            print(f"  {name:32} {percentiles(times)}  ({len(times)} queries)")
         p95 = float(np.percentile(np.array(rows["hybrid"]) * 1000, 95))
         verdict = "meets" if p95 <= P95_TARGET_MS else "MISSES"
         print(f"  hybrid p95 {p95:.1f} ms {verdict} the {P95_TARGET_MS:.0f} ms target")

@@ -36,6 +36,7 @@ import os
 import threading
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -64,6 +65,12 @@ def _usearch() -> Any:
     from usearch.index import Index
 
     return Index
+
+# The vector ranking of a hybrid search runs on this pool while the caller's thread ranks by
+# BM25: usearch releases the GIL while it searches (and numpy for its large array work), so on
+# two or more cores one search costs about its slower half rather than both. The lock around
+# each search keeps the two halves from ever meeting a writer.
+_SIDE = ThreadPoolExecutor(max_workers=4, thread_name_prefix="hybrid-vector")
 
 RRF_K = 60
 CANDIDATE_DEPTH = 100
@@ -694,8 +701,11 @@ class HybridIndex:
             # Optimise first: a compaction renumbers rows, and the rows below must stay valid.
             self._bm25.optimize()
             rows = None if allowed_ids is None else self._bm25.rows_of(allowed_ids)
+            pending = None if query is None else _SIDE.submit(
+                self._vector_ranking, query, depth, allowed_ids, rows
+            )  # fmt: skip
             keyword = self._bm25.top(query_tokens, depth, allowed_rows=rows)
-            vector = [] if query is None else self._vector_ranking(query, depth, allowed_ids, rows)
+            vector = [] if pending is None else pending.result()
             fused = rrf_fuse([[i for i, _ in keyword], [i for i, _ in vector]])[:k]
             return self._hits(fused, (keyword, vector), query_tokens, query)
 
