@@ -231,11 +231,11 @@ class _Inline:
 
 def sequential(run: Callable[[], list[float]]) -> list[float]:
     """run() with the vector half in the caller's thread: the two halves one after the other."""
-    side, index_module._SIDE = index_module._SIDE, _Inline()
+    side, index_module._side = index_module._side, lambda: _Inline()
     try:
         return run()
     finally:
-        index_module._SIDE = side
+        index_module._side = side
 
 
 def language(text: str) -> str:

@@ -69,8 +69,17 @@ def _usearch() -> Any:
 # The vector ranking of a hybrid search runs on this pool while the caller's thread ranks by
 # BM25: usearch releases the GIL while it searches (and numpy for its large array work), so on
 # two or more cores one search costs about its slower half rather than both. The lock around
-# each search keeps the two halves from ever meeting a writer.
-_SIDE = ThreadPoolExecutor(max_workers=4, thread_name_prefix="hybrid-vector")
+# each search keeps the two halves from ever meeting a writer. One pool per process: a pool
+# inherited through fork() has no threads behind it.
+_SIDE: Any = None
+_SIDE_PID = 0
+
+
+def _side() -> Any:
+    global _SIDE, _SIDE_PID
+    if _SIDE is None or _SIDE_PID != os.getpid():
+        _SIDE, _SIDE_PID = ThreadPoolExecutor(2, thread_name_prefix="hybrid-vector"), os.getpid()
+    return _SIDE
 
 RRF_K = 60
 CANDIDATE_DEPTH = 100
@@ -701,7 +710,7 @@ class HybridIndex:
             # Optimise first: a compaction renumbers rows, and the rows below must stay valid.
             self._bm25.optimize()
             rows = None if allowed_ids is None else self._bm25.rows_of(allowed_ids)
-            pending = None if query is None else _SIDE.submit(
+            pending = None if query is None else _side().submit(
                 self._vector_ranking, query, depth, allowed_ids, rows
             )  # fmt: skip
             keyword = self._bm25.top(query_tokens, depth, allowed_rows=rows)
