@@ -170,14 +170,15 @@ def machine(spec: str) -> str:
 class Prepared:
     """Vectors for every call and SOP, embedded (or read from the cache) once."""
 
-    def __init__(self, calls: list[EvalCall], embedder: Any) -> None:
+    def __init__(self, calls: list[EvalCall], embedder: Any, sop_dirs: Sequence[Path] = (ROOT / "sop_definitions",)) -> None:
         self.sops: dict[str, SopDefinition] = {}
         self.base: dict[str, SopIndex] = {}
         self.vectors: dict[str, np.ndarray] = {}
         self._indexes: dict[tuple, SopIndex] = {}
         for call in calls:
             if call.sop not in self.sops:
-                self.sops[call.sop] = load_sop_file(str(ROOT / "sop_definitions" / call.sop))
+                path = next((d / call.sop for d in sop_dirs if (d / call.sop).exists()), sop_dirs[0] / call.sop)
+                self.sops[call.sop] = load_sop_file(str(path))
                 self.base[call.sop] = build_sop_index(self.sops[call.sop], embedder, params=LEGACY)
             self.vectors[call.id] = embedder.embed([u.text for u in call.utterances], kind="query")
 

@@ -1,10 +1,11 @@
 """Fit the matcher's learned emission model (app/sop/emission.py) and measure it honestly.
 
-Data: every labelled call we have — the generated corpus (demo_data/generated, template-based)
-and the hand-written set (tests/data/sop_eval) — pooled. The model's features never name a step,
+Data: every labelled call we have — the generated corpus (demo_data/generated, template-based),
+the hand-written evaluation set (tests/data/sop_eval) and the hand-written training set of other
+SOPs (tests/data/sop_train) — pooled. The model's features never name a step,
 so what it must generalise to is an SOP it never saw. The protocol follows that:
 
-  leave-one-SOP-out  for each of the shipped SOPs, fit on the calls of the other SOPs, decode the
+  leave-one-SOP-out  for each SOP, fit on the calls of the other SOPs, decode the
                      held-out SOP's calls; hyper-parameters (L2, transition scale) are chosen by
                      the mean macro-F1 over held-out calls of both sets. Figures reported per
                      language on the hand-written calls, with 95% bootstrap intervals over calls.
@@ -37,6 +38,7 @@ from app.sop.evaluation import EvalCall, evaluate, load_eval_set, load_generated
 from app.sop.loader import load_sop_file
 from app.sop.matcher import MatchParams, call_features, match_call
 
+TRAIN_DIR = ROOT / "tests" / "data" / "sop_train"
 L2_GRID = (0.3, 1.0, 3.0)
 # MatchParams.learned_transition_scale and learned_back_penalty (before scaling).
 SCALE_GRID = (0.25, 0.5, 1.0)
@@ -65,8 +67,10 @@ def main() -> None:
     sop_files = {load_sop_file(str(p)).id: p.name for p in sorted((ROOT / "sop_definitions").glob("*.yaml"))}
     generated = load_generated_corpus(ROOT / "demo_data" / "generated", sop_files)
     hand = load_eval_set(ROOT / "tests" / "data" / "sop_eval")
-    calls = generated + hand
-    prep = Prepared(calls, cached_embedder("e5"))
+    # Training-only SOPs and their hand-written calls: more SOPs to generalise from.
+    extra = load_eval_set(TRAIN_DIR / "calls") if (TRAIN_DIR / "calls").is_dir() else []
+    calls = generated + hand + extra
+    prep = Prepared(calls, cached_embedder("e5"), sop_dirs=(ROOT / "sop_definitions", TRAIN_DIR / "sops"))
     base = MatchParams()
     feats, ys = {}, {}
     for c in calls:
@@ -115,7 +119,7 @@ def main() -> None:
     model = emission.EmissionModel(
         weights=weights,
         feature_version=emission.FEATURE_VERSION,
-        trained_on=f"{len(generated)} generated + {len(hand)} hand-written calls, {len(sops)} SOPs",
+        trained_on=f"{len(generated)} generated + {len(hand) + len(extra)} hand-written calls, {len(sops)} SOPs",
         embedder="multilingual-e5-small",
         l2=l2,
         cv=cv,

@@ -160,3 +160,21 @@ def test_labelled_deviations_follow_from_the_utterance_labels(call):
     found = found_deviations(gold_match(call, sop), sop, call, labelled_scope=True)
     assert sorted(found.missed) == sorted(call.deviations.missed)
     assert sorted(found.out_of_order) == sorted(call.deviations.out_of_order)
+
+
+TRAIN_DIR = ROOT / "tests" / "data" / "sop_train"
+
+
+@pytest.mark.parametrize("call", load_eval_set(TRAIN_DIR / "calls"), ids=lambda c: c.id)
+def test_training_calls_label_steps_of_their_own_sop_and_their_deviations_follow(call):
+    sop = load_sop_file(str(TRAIN_DIR / "sops" / call.sop))
+    assert {lab for lab in call.gold if lab} <= {s.id for _st, s in sop.steps()}
+    found = found_deviations(gold_match(call, sop), sop, call, labelled_scope=True)
+    assert sorted(found.missed) == sorted(call.deviations.missed)
+    assert sorted(found.out_of_order) == sorted(call.deviations.out_of_order)
+
+
+def test_training_sops_are_other_sops_than_the_shipped_ones():
+    shipped = {load_sop_file(str(p)).id for p in (ROOT / "sop_definitions").glob("*.yaml")}
+    training = {load_sop_file(str(p)).id for p in (TRAIN_DIR / "sops").glob("*.yaml")}
+    assert len(training) >= 4 and not training & shipped
