@@ -449,11 +449,59 @@ class _Bm25:
                 self._allowed = np.zeros(len(self._row_id), dtype=bool)
             self._allowed[allowed_rows] = True
         try:
-            rows, scores = self._accumulate(terms, allowed_rows is not None)
+            rows, scores = self._pruned(terms, depth, allowed_rows is not None)
         finally:
             if allowed_rows is not None:
                 self._allowed[allowed_rows] = False
         return _top(self._row_id[rows], scores, depth)
+
+    def _pruned(
+        self, terms: list[tuple[int, float]], depth: int, filtered: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Rows and exact scores that include the depth best: MaxScore (Turtle & Flood, 1995).
+
+        A term adds less than idf·(k1 + 1) to any score (tf / (tf + norm) < 1). Take the terms
+        with the largest such bounds first ("essential"), score every document that has one of
+        them, and let d be the depth-th best of their scores from those terms alone (a lower
+        bound of their full scores): a document with none of them scores below the sum of the
+        other terms' bounds, so when that sum is at most d the depth best are all among them,
+        and only they get full scores. A query of one rare and some common words
+        then reads the common words' long postings only for the rare word's documents.
+        """
+        if len(terms) < 2:
+            return self._accumulate(terms, filtered)
+        bound = {code: idf * (BM25_K1 + 1) for code, idf in terms}
+        length = {code: self._postings_length(code) for code, _ in terms}
+        order = sorted(terms, key=lambda t: (-bound[t[0]], t[0]))
+        read = 0
+        for essential in range(1, len(order)):
+            read += length[order[essential - 1][0]]
+            if 8 * read > sum(length.values()):  # pays off only when it reads far less than all
+                break
+            rows, partial = self._accumulate(order[:essential], filtered)
+            if len(rows) < depth:
+                continue
+            # The partial scores bound the exact ones from below: decide before any lookup.
+            nth = np.partition(partial, len(partial) - depth)[len(partial) - depth]
+            if sum(bound[code] for code, _ in order[essential:]) <= nth:
+                return rows, self._scores_of_rows(terms, rows)
+        return self._accumulate(terms, filtered)
+
+    def _postings_length(self, code: int) -> int:
+        return sum(len(p.of_term(code)[0]) for p in (self._main, self._delta))  # type: ignore[union-attr]
+
+    def _scores_of_rows(self, terms: list[tuple[int, float]], rows: np.ndarray) -> np.ndarray:
+        """Exact BM25 of live rows, terms added in the same order as _accumulate adds them."""
+        scores = np.zeros(len(rows), dtype=np.float64)
+        for code, idf in terms:
+            for postings in (self._main, self._delta):
+                found, tf = postings.of_term(code)  # type: ignore[union-attr]
+                if not len(found):
+                    continue
+                at = np.minimum(np.searchsorted(found, rows), len(found) - 1)  # rows ascend per term
+                hit = np.flatnonzero(found[at] == rows)
+                scores[hit] += self._weights(idf, tf[at[hit]], rows[hit])
+        return scores
 
     def _accumulate(
         self, terms: list[tuple[int, float]], filtered: bool

@@ -189,3 +189,48 @@ def test_keyword_arrays_that_disagree_are_reported_corrupt(tmp_path: Path) -> No
     arrays["lengths"] = arrays["lengths"] + 1  # lengths no longer sum the term frequencies
     with pytest.raises(ValueError, match="inconsistent"):
         _Bm25.from_arrays(arrays)
+
+
+def _rare_and_common_corpus(n: int, seed: int) -> dict[int, list[str]]:
+    """Mostly common words w0..w4, and a rare word r<k> in about one document in fifty."""
+    rng = np.random.default_rng(seed)
+    docs = {}
+    for i in range(n):
+        words = list(rng.choice(WORDS[:5], size=int(rng.integers(2, 9))))
+        if rng.random() < 0.02:
+            words.append(f"r{int(rng.integers(0, 3))}")
+        docs[i * 3 + 1] = words
+    return docs
+
+
+@pytest.mark.parametrize("depth", [1, 5, 20])
+def test_pruned_rankings_equal_brute_force_with_tombstones_delta_and_filters(depth: int) -> None:
+    docs = _rare_and_common_corpus(3000, seed=11)
+    bm25 = filled(docs, batch=500)
+    bm25.optimize()
+    for doc_id in list(docs)[::9]:  # tombstones in the main postings
+        bm25.remove(doc_id)
+        del docs[doc_id]
+    extra = _rare_and_common_corpus(200, seed=12)
+    for new_id, tokens in extra.items():  # rows in the delta postings
+        docs[new_id + 100_000] = tokens
+        bm25.add(new_id + 100_000, "en", tokens)
+    allowed = set(list(docs)[::3])
+    for query in (["r0", "w0"], ["r1", "w0", "w1", "w2"], ["w0", "w3"], ["r2", "r0", "w4"]):
+        scores = brute_force(docs, query)
+        assert_same_ranking(bm25.top(query, depth), expected_top(scores, depth))
+        assert_same_ranking(bm25.top(query, depth, allowed_ids=allowed), expected_top(scores, depth, allowed))
+
+
+def test_rare_word_query_reads_the_common_words_postings_only_for_its_documents(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    docs = _rare_and_common_corpus(3000, seed=13)
+    bm25 = filled(docs, batch=500)
+    read: list[int] = []
+    original = bm25._accumulate
+    monkeypatch.setattr(bm25, "_accumulate", lambda terms, filtered: read.append(len(terms))
+                        or original(terms, filtered))  # fmt: skip
+    got = bm25.top(["r0", "w0", "w1"], 5)
+    assert read == [1]  # the rare word's postings alone decided the top 5
+    assert_same_ranking(got, expected_top(brute_force(docs, ["r0", "w0", "w1"]), 5))
