@@ -103,13 +103,14 @@ DELTA_RATIO = 32
 # is scored exactly: cheaper than an HNSW over-fetch deep enough to find k of them.
 EXACT_FILTER_MAX = 4096
 EXACT_FILTER_RATIO = 20
-# HNSW settings. bench/search.py, clustered 384-dim vectors, top 10 of 100 fetched, recall@10
-# at expansion_search 128 / 256 / 512: 0.965 / 0.981 / - at 200k; 0.950 / 0.971 / - at 300k;
-# 0.853 / 0.905 / 0.930 at 1M (p50 2.0 / 3.2 / 4.6 ms). 512 is the best measured at 1M and
-# still under the 0.95 target there: a denser graph (connectivity 32, a rebuild) is the next step.
-HNSW_CONNECTIVITY = 16
-HNSW_EXPANSION_ADD = 64
-HNSW_EXPANSION_SEARCH = 512
+# HNSW settings, chosen on bench/search.py at 1M (clustered 384-dim vectors, top 10 of the 100
+# fetched, recall@10 against exact search, same machine): connectivity 16 / expansion_add 64 gave
+# 0.905 / 0.930 at expansion_search 256 / 512; 32 / 64 gave 0.889 / 0.942 (HNSW build 2,568 s);
+# 32 / 128 gave 0.981 / 0.996 (0.996 from 384 on; build 3,089 s, p50 4.9 / 5.7 ms at 256 / 384).
+# The first two ran before vectors were centred per language (centring.py), the last after.
+HNSW_CONNECTIVITY = 32
+HNSW_EXPANSION_ADD = 128
+HNSW_EXPANSION_SEARCH = 384
 
 
 class IndexCorruptError(AppError):
