@@ -911,10 +911,13 @@ class HybridIndex:
         ):
             raise IndexCorruptError(f"index files in {self.directory} disagree on their content")
         vectors.expansion_search = HNSW_EXPANSION_SEARCH
-        try:  # the float16 copy is not saved: it is taken from the vectors file
+        try:  # the float16 copy is not saved: it is taken from the vectors file, in slices
+            # (usearch returns one array per key: all of them at once doubled peak memory at 1M)
             ids = bm25.row_ids(np.arange(len(bm25.docs)))
-            stored = vectors.get(ids.astype(np.uint64), dtype=np.float32)
-            bm25.set_vectors(ids.tolist(), np.stack(stored) if len(ids) else np.zeros((0, self.dim)))
+            for start in range(0, len(ids), 65536):
+                part = ids[start : start + 65536]
+                stored = vectors.get(part.astype(np.uint64), dtype=np.float32)
+                bm25.set_vectors(part.tolist(), np.stack(stored))
         except (TypeError, ValueError) as exc:  # a key of the keyword file has no vector
             raise IndexCorruptError(f"index files in {self.directory} disagree on their ids") from exc
         self._bm25, self._vectors, self._generation = bm25, vectors, manifest["generation"]
