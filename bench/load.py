@@ -56,6 +56,10 @@ SOP = REPO / "sop_definitions" / "b2b-discovery.en.yaml"
 CALL = (REPO / "tests" / "fixtures" / "transcripts" / "en_discovery.txt").read_text()
 QUERIES = ["budget", "forecast accuracy", "next step", "spreadsheets", "pricing", "decision process",
            "timeline", "pain"]
+# uvicorn closes an idle keep-alive connection after 5 s by default: a client that thinks longer
+# then writes into a closing socket (wrk counts a read error). Keep it above the clients' (and a
+# proxy's, nginx: 60 s) idle time so that the client side always closes first.
+KEEP_ALIVE_S = 75
 KINDS = ("list calls", "read transcript", "search")
 Results = dict[str, list[tuple[float, int]]]
 
@@ -123,7 +127,7 @@ class Stack:
         self.server = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--host", "127.0.0.1",
              "--port", str(self.api_port), "--workers", str(self.api_procs), "--log-level", "warning",
-             "--no-access-log"], cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+             "--no-access-log", "--timeout-keep-alive", str(KEEP_ALIVE_S)], cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -445,7 +449,8 @@ def main() -> None:
     fast = [name for name in ("uvloop", "httptools") if importlib.util.find_spec(name)]
     per_kind = ", ".join(f"{n} {kind}" for kind, n in split(args.clients).items())
     print(f"machine: {machine()}; {loadavg()}")
-    print(f"server: uvicorn x{args.api_procs} ({', '.join(fast) or 'asyncio + h11'}) + PostgreSQL + Redis on "
+    print(f"server: uvicorn x{args.api_procs} ({', '.join(fast) or 'asyncio + h11'}, keep-alive {KEEP_ALIVE_S} s) "
+          "+ PostgreSQL + Redis on "
           f"loopback, TALKTRACK_ENVIRONMENT=production, DB pool {server.db_pool_size}+{server.db_max_overflow} per process, "
           f"embedder {args.embedder}; {args.calls} seeded calls")
     print(f"clients: {args.clients} closed loops ({per_kind}), one keep-alive connection and token each; "
