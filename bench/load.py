@@ -368,8 +368,8 @@ def _jiffies(pid: int) -> int:
     return int(fields[11]) + int(fields[12])  # utime + stime
 
 
-def cpu_by_group(server_pid: int) -> dict[str, int]:
-    """CPU jiffies so far: the API processes, PostgreSQL, wrk, and the whole machine."""
+def cpu_by_group(server_pid: int, database: str) -> dict[str, int]:
+    """CPU jiffies so far: the API processes, PostgreSQL's backends for our database, wrk, the machine."""
     reaped = os.times()  # wrk runs as this script's child: its time shows here once it has exited
     groups = {"api": 0, "postgres": 0, "bench": _jiffies(os.getpid()),
               "wrk": round((reaped.children_user + reaped.children_system) * os.sysconf("SC_CLK_TCK"))}
@@ -382,7 +382,8 @@ def cpu_by_group(server_pid: int) -> dict[str, int]:
         except (OSError, IndexError, ValueError):
             continue
         pid = int(entry.name)
-        group = "api" if server_pid in (pid, ppid) else "postgres" if comm == "postgres" else None
+        ours = comm == "postgres" and database.encode() in _cmdline(pid)  # "postgres: 15/main: user db …"
+        group = "api" if server_pid in (pid, ppid) else "postgres" if ours else None
         if group:
             groups[group] += _jiffies(pid)
     line = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
@@ -390,11 +391,18 @@ def cpu_by_group(server_pid: int) -> dict[str, int]:
     return groups
 
 
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def cpu_line(before: dict[str, int], after: dict[str, int], seconds: float) -> str:
     """Cores used during the phase, per group (the machine includes other users of the box)."""
     tick = os.sysconf("SC_CLK_TCK")
     used = {k: (after[k] - before[k]) / tick / seconds for k in before}
-    return (f"  cores busy: API processes {used['api']:.2f}, PostgreSQL {used['postgres']:.2f}, "
+    return (f"  cores busy: API processes {used['api']:.2f}, PostgreSQL (our database) {used['postgres']:.2f}, "
             f"wrk {used['wrk']:.2f}, this script (uploads{'' if used['wrk'] else ', reads'}) {used['bench']:.2f}, "
             f"whole machine {used['machine']:.2f} of {os.cpu_count()}")
 
@@ -405,12 +413,12 @@ def phase(stack: Stack, title: str, tokens: list[str], ids: list[int], team_id: 
     print(f"\n{title}\n  before: {loadavg()}")
     first = int(time.time() * 1000) % 10**9
     assert stack.server is not None
-    cpu_before, started = cpu_by_group(stack.server.pid), time.monotonic()
+    cpu_before, started = cpu_by_group(stack.server.pid, stack.db), time.monotonic()
     if use_wrk:
         running = wrk_readers(stack.base, tokens, ids, clients, seconds, think, stack.tmp)
         up = asyncio.run(uploads(stack.base, tokens, team_id, n_uploads, first)) if n_uploads else []
         reads = wrk_results(running)
-        print(f"  after:  {loadavg()}\n{cpu_line(cpu_before, cpu_by_group(stack.server.pid), time.monotonic() - started)}"
+        print(f"  after:  {loadavg()}\n{cpu_line(cpu_before, cpu_by_group(stack.server.pid, stack.db), time.monotonic() - started)}"
               f"\n{HEADER}")
         errors = report_wrk(reads)
     else:
@@ -420,7 +428,7 @@ def phase(stack: Stack, title: str, tokens: list[str], ids: list[int], team_id: 
             return reads, await up_task
 
         results, up = asyncio.run(both())
-        print(f"  after:  {loadavg()}\n{cpu_line(cpu_before, cpu_by_group(stack.server.pid), time.monotonic() - started)}"
+        print(f"  after:  {loadavg()}\n{cpu_line(cpu_before, cpu_by_group(stack.server.pid, stack.db), time.monotonic() - started)}"
               f"\n{HEADER}")
         errors = report_python(results, seconds)
     return errors + report_uploads(up)
