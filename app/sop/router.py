@@ -9,6 +9,8 @@ from fastapi import APIRouter, Query, Request, UploadFile, status
 from pydantic import BaseModel
 
 from app import jobs
+from app.audit import service as audit_service
+from app.audit.models import AuditAction
 from app.calls import service as calls_service
 from app.calls.models import CallStatus
 from app.deps import AdminUser, CurrentUser, SessionDep
@@ -66,6 +68,11 @@ async def upload_sop(request: Request, session: SessionDep, admin: AdminUser) ->
     row, created = sop_service.save_sop(
         session=session, text=text, source="upload.yaml", user_id=admin.id
     )
+    if created:
+        action = AuditAction.sop_change if row.version > 1 else AuditAction.sop_upload
+        audit_service.record(
+            session=session, actor=admin, action=action, target_type="sop", target_id=f"{row.sop_id}@{row.version}"
+        )
     return SopSaved(**_summary(row), created=created, rematch_queued=created and row.version > 1)
 
 

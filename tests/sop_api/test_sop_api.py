@@ -128,3 +128,14 @@ def test_team_default_naming_an_unknown_sop_is_404(client) -> None:  # type: ign
     admin = _admin()
     response = client.put(f"/api/v1/teams/{make_team()}", headers=admin.headers, json={"default_sops": {"demo": "nope"}})
     assert response.status_code == 404 and "nope" in response.json()["detail"]
+
+
+def test_uploading_and_changing_a_sop_are_audited_once_each(client) -> None:  # type: ignore[no-untyped-def]
+    admin = _admin()
+    client.post("/api/v1/sops", headers=admin.headers, content=DISCOVERY.encode())
+    client.post("/api/v1/sops", headers=admin.headers, content=DISCOVERY.encode())  # unchanged: no event
+    changed = DISCOVERY.replace("name: ", "name: Revised ", 1)
+    client.post("/api/v1/sops", headers=admin.headers, content=changed.encode())
+    items = client.get("/api/v1/audit", headers=admin.headers).json()["items"]
+    sop_events = sorted((e["action"], e["target_id"]) for e in items if e["target_type"] == "sop")
+    assert sop_events == [("sop.change", "b2b-discovery@2"), ("sop.upload", "b2b-discovery@1")]
