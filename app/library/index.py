@@ -219,9 +219,12 @@ class _Bm25:
         self._row_id = np.zeros(0, dtype=np.int64)
         self._row_len = np.zeros(0, dtype=np.int32)
         self._row_lang = np.zeros(0, dtype=np.uint8)
-        # A float16 copy of each row's (centred) vector: a filter's allowed rows are scored from
-        # it in one matrix product (usearch hands vectors back one Python object per key).
-        self._row_vec = np.zeros((0, 0), dtype=np.float16)
+        # A bfloat16 copy of each row's (centred) vector, stored as the upper 16 bits of each
+        # float32: a filter's allowed rows are scored from it in one matrix product (usearch hands
+        # vectors back one Python object per key), and it widens back to float32 with integer
+        # shifts (numpy's float16 conversion was the slowest step at 20,000 rows).
+        self._row_vec = np.zeros((0, 0), dtype=np.uint16)
+        self._lookup: tuple[np.ndarray, np.ndarray] | None = None  # sorted live ids, their rows
         self._live = np.zeros(0, dtype=bool)
         self._rows = 0
         self._dead = 0
@@ -274,6 +277,7 @@ class _Bm25:
         if vectors is not None:
             self._write_vectors(np.arange(rows.start, rows.stop), vectors)
         self.docs.update(zip(ids, range(self._rows, self._rows + len(ids)), strict=True))
+        self._lookup = None
         self._rows += len(ids)
         if len(self._df) < n_terms:
             self._df = np.concatenate([self._df, np.zeros(n_terms - len(self._df), np.int64)])
@@ -286,6 +290,7 @@ class _Bm25:
         row = self.docs.pop(doc_id, None)
         if row is None:
             return
+        self._lookup = None
         terms, _ = self._forward(row)
         self._df[terms] -= 1
         self._total_len -= int(self._row_len[row])
@@ -298,19 +303,35 @@ class _Bm25:
 
     def _write_vectors(self, rows: np.ndarray, vectors: np.ndarray) -> None:
         if self._row_vec.shape[1] != vectors.shape[1]:  # the first vectors fix the width
-            self._row_vec = np.zeros((len(self._row_id), vectors.shape[1]), dtype=np.float16)
-        self._row_vec[rows] = vectors
+            self._row_vec = np.zeros((len(self._row_id), vectors.shape[1]), dtype=np.uint16)
+        self._row_vec[rows] = _to_bfloat16(vectors)
 
     def row_ids(self, rows: np.ndarray) -> np.ndarray:
         return self._row_id[rows]
 
-    def row_vectors(self, rows: np.ndarray) -> np.ndarray:
-        """float32 copies of the rows' stored vectors."""
-        return self._row_vec[rows].astype(np.float32)
+    def row_dots(self, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
+        """Dot products of the rows' stored vectors with query, a cache-sized slice at a time
+        (gathering and widening all 20,000 rows of a filter first took 4x as long)."""
+        out = np.empty(len(rows), dtype=np.float32)
+        wide = np.empty((min(len(rows), 2048), self._row_vec.shape[1]), dtype=np.uint32)
+        for start in range(0, len(rows), 2048):
+            part = rows[start : start + 2048]
+            np.left_shift(np.take(self._row_vec, part, axis=0), 16, out=wide[: len(part)], dtype=np.uint32)
+            out[start : start + len(part)] = wide[: len(part)].view(np.float32) @ query
+        return out
 
     def rows_of(self, ids: Iterable[int]) -> np.ndarray:
-        """Rows of the live documents among ids (unknown ids are skipped)."""
-        return np.fromiter((r for r in map(self.docs.get, ids) if r is not None), np.int64)
+        """Rows of the live documents among ids (unknown ids are skipped), by binary search."""
+        if self._lookup is None:  # rebuilt after writes: one sort, then every filter is cheap
+            live = np.flatnonzero(self._live[: self._rows])
+            order = np.argsort(self._row_id[live], kind="stable")
+            self._lookup = (self._row_id[live][order], live[order])
+        keys, rows = self._lookup
+        wanted = np.unique(np.fromiter(ids, np.int64))
+        if not len(keys) or not len(wanted):
+            return np.zeros(0, dtype=np.int64)
+        at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+        return rows[at[keys[at] == wanted]]
 
     def ids_of_language(self, lang: str) -> np.ndarray:
         """Ids of the live documents in one language."""
@@ -398,6 +419,7 @@ class _Bm25:
             self._rows = len(self._row_id)
             self._live = np.ones(self._rows, dtype=bool)
             self.docs = dict(zip(self._row_id.tolist(), range(self._rows), strict=True))
+            self._lookup = None
             self._dead = 0
         indptr = np.zeros(self._rows + 1, dtype=np.int64)
         np.cumsum(counts, out=indptr[1:])
@@ -611,7 +633,7 @@ class _Bm25:
         bm25._lang_names = [str(x) for x in lang_names]
         bm25._lang_code = {x: i for i, x in enumerate(bm25._lang_names)}
         bm25._row_id, bm25._row_len, bm25._row_lang = ids, lengths, langs
-        bm25._row_vec = np.zeros((n, 0), dtype=np.float16)
+        bm25._row_vec = np.zeros((n, 0), dtype=np.uint16)
         bm25._live = np.ones(n, dtype=bool)
         bm25._rows = n
         bm25.docs = dict(zip(ids.tolist(), range(n), strict=True))
@@ -790,9 +812,9 @@ class HybridIndex:
             found = [m for m in _matches(self._vectors.search(query, fetch)) if m[0] in allowed_ids]
             if len(found) >= want:
                 return found[:want]
-        # Every allowed row scored from the float16 copy; the best 2·want + 16 rescored exactly
-        # (float16 cosines err by ~1e-3: far less than that margin of places at the cut).
-        ids, approx = self._bm25.row_ids(rows), self._bm25.row_vectors(rows) @ query
+        # Every allowed row scored from the bfloat16 copy; the best 2·want + 16 rescored exactly
+        # (its cosines err by ~1e-3: far less than that margin of places at the cut).
+        ids, approx = self._bm25.row_ids(rows), self._bm25.row_dots(rows, query)
         keys = np.array([i for i, _ in _top(ids, approx, 2 * want + 16)], dtype=np.int64)
         return _top(keys, self._cosines(keys, query), want)
 
@@ -912,7 +934,7 @@ class HybridIndex:
         ):
             raise IndexCorruptError(f"index files in {self.directory} disagree on their content")
         vectors.expansion_search = HNSW_EXPANSION_SEARCH
-        try:  # the float16 copy is not saved: it is taken from the vectors file, in slices
+        try:  # the bfloat16 copy is not saved: it is taken from the vectors file, in slices
             # (usearch returns one array per key: all of them at once doubled peak memory at 1M)
             ids = bm25.row_ids(np.arange(len(bm25.docs)))
             for start in range(0, len(ids), 65536):
@@ -984,6 +1006,12 @@ def _new_centres(
             vectors.remove(existing)
             vectors.add(existing, centred)
             bm25.set_vectors(existing.tolist(), centred)
+
+
+def _to_bfloat16(vectors: np.ndarray) -> np.ndarray:
+    """The upper 16 bits of each float32, rounded to nearest even (bfloat16), as uint16."""
+    bits = np.ascontiguousarray(vectors, dtype=np.float32).view(np.uint32)
+    return ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype(np.uint16)
 
 
 def _top(ids: np.ndarray, scores: np.ndarray, n: int) -> list[tuple[int, float]]:

@@ -177,6 +177,16 @@ def test_filter_stays_exact_after_removals_renumber_the_rows(tmp_path: Path) -> 
     assert [h.id for h in hits] == _exact_best(index, live, allowed, query, 20)
 
 
+def test_filter_sees_removals_and_re_additions_made_after_an_earlier_filtered_search(tmp_path: Path) -> None:
+    index = HybridIndex(tmp_path, dim=DIM, model_name=MODEL)
+    index.add([doc(i, f"note {i}") for i in range(1, 6)])
+    assert {h.id for h in index.search("note", embed("note"), k=5, allowed_ids={1, 2, 3})} == {1, 2, 3}
+    index.remove([2])
+    index.add([doc(9, "note nine")])
+    hits = index.search("note", embed("note"), k=5, allowed_ids={1, 2, 3, 9})
+    assert {h.id for h in hits} == {1, 3, 9}
+
+
 def test_filter_is_exact_after_reopening_the_saved_index(tmp_path: Path) -> None:
     docs = random_docs(3000, seed=6)
     index = HybridIndex(tmp_path, dim=DIM, model_name=MODEL)
