@@ -201,7 +201,7 @@ def _length(text: str) -> float:
 
 
 @dataclass(frozen=True)
-class _Parts:
+class Evidence:
     """The evidence of one call: per STEP_FEATURES a (T, S) matrix, per OFF_FEATURES a (T,) column."""
 
     step: list[np.ndarray]
@@ -209,16 +209,16 @@ class _Parts:
     reply: np.ndarray  # (T, S) 1 where a customer utterance meets a rep step
 
 
-def _parts(
+def evidence(
     utterances: Sequence[UtteranceLike],
     index: SopIndex,
     em: _Emissions,
     roles: Sequence[Speaker | None],
-) -> _Parts:
+) -> Evidence:
     T, S = em.sims.shape
     steps = [step for _stage, step in index.sop.steps()]
     sims = em.sims
-    logit, clf = _evidence(em.vectors, index, sims)
+    logit, clf = _logit_and_classifier(em.vectors, index, sims)
     is_rep = np.array([r == Speaker.REP for r in roles], float)
     is_cust = np.array([r == Speaker.CUSTOMER for r in roles], float)
     step_rep = np.array([s.speaker == Speaker.REP for s in steps], float)
@@ -241,7 +241,7 @@ def _parts(
     lexical = index.lexical.similarities([u.text for u in utterances])
     context = em.vectors + 0.5 * np.vstack([em.vectors[:1], em.vectors[:-1]])
     context /= np.maximum(np.linalg.norm(context, axis=1, keepdims=True), 1e-12)
-    ctx_logit, ctx_clf = _evidence(context, index)
+    ctx_logit, ctx_clf = _logit_and_classifier(context, index)
     step_f = [
         logit, sims, sims - best[:, None], _is_best(sims), _in_top(sims, 3),
         clf, clf - clf.max(axis=1, keepdims=True), _is_best(clf),
@@ -259,21 +259,15 @@ def _parts(
         is_rep, np.minimum(position, 1 - position), rel_best,
         best.argsort().argsort() / max(T - 1, 1), filler * rel_best,
     ]  # fmt: skip
-    return _Parts(
+    return Evidence(
         [np.asarray(f, dtype=float) for f in step_f],
         [np.asarray(f, dtype=float) for f in off_f],
         reply,
     )
 
 
-def features(
-    utterances: Sequence[UtteranceLike],
-    index: SopIndex,
-    em: _Emissions,
-    roles: Sequence[Speaker | None],
-) -> np.ndarray:
+def features(parts: Evidence) -> np.ndarray:
     """(T, S + 1, len(FEATURE_NAMES)): the evidence for each step and for off-SOP (for training)."""
-    parts = _parts(utterances, index, em, roles)
     T, S = parts.reply.shape
     step_f = np.stack(parts.step, axis=2)
     reply = parts.reply
@@ -286,15 +280,8 @@ def features(
     return out
 
 
-def call_log_probs(
-    weights: np.ndarray,
-    utterances: Sequence[UtteranceLike],
-    index: SopIndex,
-    em: _Emissions,
-    roles: Sequence[Speaker | None],
-) -> np.ndarray:
-    """log_probs(weights, features(...)) without building the feature tensor (match time)."""
-    parts = _parts(utterances, index, em, roles)
+def call_log_probs(weights: np.ndarray, parts: Evidence) -> np.ndarray:
+    """log_probs(weights, features(parts)) without building the feature tensor (match time)."""
     n = len(STEP_FEATURES)
     reply = parts.reply
     z_step = weights[2 * n] * reply
@@ -321,7 +308,7 @@ def _in_top(x: np.ndarray, k: int) -> np.ndarray:
     return x >= np.partition(x, -k, axis=1)[:, -k][:, None]
 
 
-def _evidence(
+def _logit_and_classifier(
     vectors: np.ndarray, index: SopIndex, sims: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Calibrated similarity logits (clipped) and classifier log-probabilities, both (T, S)."""

@@ -421,7 +421,8 @@ def _emissions(
     else:
         return em  # not learned, or fitted on another model's vectors: the blend emissions
 
-    return replace(em, learned_logp=emission.call_log_probs(weights, utterances, index, em, roles))
+    parts = emission.evidence(utterances, index, em, roles)
+    return replace(em, learned_logp=emission.call_log_probs(weights, parts))
 
 
 def call_features(
@@ -430,7 +431,8 @@ def call_features(
     """The learned model's input for one call, (T, S + 1, features): for training it elsewhere."""
     vectors = _normalise(np.asarray(vectors, dtype=np.float32).reshape(len(utterances), -1))
     em = _emissions(utterances, vectors, index, replace(params, emission="blend"))
-    return emission.features(utterances, index, em, [normalise_role(u.role) for u in utterances])
+    roles = [normalise_role(u.role) for u in utterances]
+    return emission.features(emission.evidence(utterances, index, em, roles))
 
 
 def _log_sigmoid(x: np.ndarray) -> np.ndarray:

@@ -153,21 +153,15 @@ def test_labelled_set_has_16_calls_per_language_against_all_four_sops():
     assert all(c.deviations is not None for c in calls)
 
 
-@pytest.mark.parametrize("call", load_eval_set(), ids=lambda c: c.id)
-def test_labelled_deviations_follow_from_the_utterance_labels(call):
-    sop = load_sop_file(str(ROOT / "sop_definitions" / call.sop))
-    assert {lab for lab in call.gold if lab} <= {s.id for _st, s in sop.steps()}
-    found = found_deviations(gold_match(call, sop), sop, call, labelled_scope=True)
-    assert sorted(found.missed) == sorted(call.deviations.missed)
-    assert sorted(found.out_of_order) == sorted(call.deviations.out_of_order)
-
-
 TRAIN_DIR = ROOT / "tests" / "data" / "sop_train"
+LABELLED = [(c, ROOT / "sop_definitions") for c in load_eval_set()] + [
+    (c, TRAIN_DIR / "sops") for c in load_eval_set(TRAIN_DIR / "calls")
+]  # the evaluation set, then the training calls of the training-only SOPs
 
 
-@pytest.mark.parametrize("call", load_eval_set(TRAIN_DIR / "calls"), ids=lambda c: c.id)
-def test_training_calls_label_steps_of_their_own_sop_and_their_deviations_follow(call):
-    sop = load_sop_file(str(TRAIN_DIR / "sops" / call.sop))
+@pytest.mark.parametrize(("call", "sop_dir"), LABELLED, ids=lambda x: getattr(x, "id", ""))
+def test_labelled_deviations_follow_from_the_utterance_labels(call, sop_dir):
+    sop = load_sop_file(str(sop_dir / call.sop))
     assert {lab for lab in call.gold if lab} <= {s.id for _st, s in sop.steps()}
     found = found_deviations(gold_match(call, sop), sop, call, labelled_scope=True)
     assert sorted(found.missed) == sorted(call.deviations.missed)
