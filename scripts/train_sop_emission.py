@@ -45,7 +45,7 @@ SCALE_GRID = (0.25, 0.5, 1.0)
 BACK_GRID = (2.0, 5.0)
 
 
-def scaled(scale: float, back: float, weights: np.ndarray | None) -> MatchParams:
+def decoding_params(scale: float, back: float, weights: np.ndarray | None) -> MatchParams:
     """The default params with this learned-emission transition scale and back penalty."""
     return MatchParams(
         learned_transition_scale=scale,
@@ -96,7 +96,7 @@ def main() -> None:
             fold_w[held] = emission.fit([feats[c.id] for c in train], [ys[c.id] for c in train], l2=l2)
         for scale in SCALE_GRID:
             for back in BACK_GRID:
-                preds = {c.id: decode(c, scaled(scale, back, fold_w[c.sop])) for c in calls}
+                preds = {c.id: decode(c, decoding_params(scale, back, fold_w[c.sop])) for c in calls}
                 by_lang = {
                     lang: macro([c for c in calls if c.language == lang], preds).macro_f1.value
                     for lang in ("en", "zh")
@@ -114,7 +114,7 @@ def main() -> None:
         cv[f"hand_{lang}_accuracy"] = [r.accuracy.value, r.accuracy.low, r.accuracy.high]
         print(f"hand-written {lang}, leave-one-SOP-out: macro-F1 {r.macro_f1}  accuracy {r.accuracy}")
     weights = emission.fit([feats[c.id] for c in calls], [ys[c.id] for c in calls], l2=l2)
-    chosen = scaled(scale, back, None)
+    chosen = decoding_params(scale, back, None)
     cv["params"] = {k: getattr(chosen, k) for k in ("learned_transition_scale", "learned_back_penalty")}
     model = emission.EmissionModel(
         weights=weights,

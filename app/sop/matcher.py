@@ -394,13 +394,14 @@ def _emissions(
     filler = np.array(
         [is_filler(u.text, max_tokens=params.filler_max_tokens) for u in utterances], dtype=bool
     )
+    weights = _learned_weights(index, params)
     clf_logp = None
-    if params.emission != "similarity":
-        if index.clf_w is None or index.clf_c != params.classifier_c:
-            raise MatchInputError(
-                f"emission '{params.emission}' needs an index built with the same params "
-                "(build_sop_index(..., params=params)); this one has no matching classifier"
-            )
+    if params.emission != "similarity" and (index.clf_w is None or index.clf_c != params.classifier_c):
+        raise MatchInputError(
+            f"emission '{params.emission}' needs an index built with the same params "
+            "(build_sop_index(..., params=params)); this one has no matching classifier"
+        )
+    if params.emission in ("classifier", "blend") or (params.emission == "learned" and weights is None):
         z = ((vectors - index.clf_mu) / index.clf_sd) @ index.clf_w.T + index.clf_b
         # Same speaker and keyword evidence as the similarity side (the difference is already in logits).
         z = z + (logits - (sims - index.mid[None, :]) / index.scale[None, :])
@@ -414,15 +415,24 @@ def _emissions(
         customer_reply=customer_reply,
         clf_logp=clf_logp,
     )
-    if params.emission_weights is not None:
-        weights = np.asarray(params.emission_weights)
-    elif params.emission == "learned" and index.embedder == emission.default_model().embedder:
-        weights = emission.default_model().weights
-    else:
-        return em  # not learned, or fitted on another model's vectors: the blend emissions
-
+    if weights is None:
+        return em
     parts = emission.evidence(utterances, index, em, roles)
     return replace(em, learned_logp=emission.call_log_probs(weights, parts))
+
+
+def _learned_weights(index: SopIndex, params: MatchParams) -> np.ndarray | None:
+    """The learned model's weights for this match, or None for the blend emissions.
+
+    Explicit weights (training) always apply; the shipped model only to vectors of the embedder
+    it was fitted on — another model's vectors get the blend emissions.
+    """
+    if params.emission_weights is not None:
+        return np.asarray(params.emission_weights)
+    model = emission.default_model()
+    if params.emission == "learned" and index.embedder == model.embedder:
+        return model.weights
+    return None
 
 
 def call_features(
