@@ -86,6 +86,19 @@ def test_process_sop_expects_only_the_stages_the_call_reached():
     assert compare_path(res, sop, utts, stage_ids=["s1", "s2"]).adherence.required_seen == 2
 
 
+def test_one_stray_utterance_in_another_stage_does_not_put_that_stage_in_scope():
+    # Mostly stage s2 (c, d); a single "a" from s1 must not make b (s1, required) missed.
+    sop, utts, res = result_for(["c", "c", "a", "d", "d", "d"], kind="process")
+    cmp = compare_path(res, sop, utts)
+    assert cmp.scope_stage_ids == ("s2",) and cmp.missed == ()
+
+
+def test_a_second_stage_worked_on_across_two_steps_joins_the_scope():
+    # s1 holds 2 of 6 on-SOP utterances over two steps (a, b): both stages are expected.
+    sop, utts, res = result_for(["a", "b", "c", "c", "d", "d"], kind="process")
+    assert compare_path(res, sop, utts).scope_stage_ids == ("s1", "s2")
+
+
 def test_to_dict_is_json_ready():
     import json
 
