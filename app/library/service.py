@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from app import ml
 from app.calls.models import Call, CallStatus
 from app.errors import NotFound
-from app.library import scoring
+from app.library import scoring, search
 from app.library.lexicons import LibrarySettings, language_of, library_settings
 from app.library.models import LibraryState, Snippet
 from app.transcripts import service as transcripts_service
@@ -158,13 +158,21 @@ def _snippet(call: Call, result: Any, steps: dict[str, Any], utterances: list[Ut
 
 
 def replace_call_snippets(*, session: Session, call: Call) -> list[Snippet]:
-    """Re-cut a call's snippets (idempotent): old ones are deleted, new ones added unscored."""
+    """Re-cut a call's snippets (idempotent): old ones are deleted, new ones added unscored.
+
+    The search index hears of both after the commit: a database may hand a deleted row's id to a
+    new snippet (SQLite does), and "already indexed" must not then keep the old text.
+    """
+    for row_id in session.scalars(select(Snippet.id).where(Snippet.call_id == call.id)):
+        search.mark_removal(session, search.SNIPPET, row_id)
     session.execute(delete(Snippet).where(Snippet.call_id == call.id))
     if call.status != CallStatus.ready:
         return []
     snippets = extract_snippets(session=session, call=call, settings=library_settings())
     session.add_all(snippets)
     session.flush()
+    for snippet in snippets:
+        search.mark_upsert(session, search.SNIPPET, snippet.id)
     return snippets
 
 

@@ -79,3 +79,26 @@ def test_deleting_a_call_drops_its_clips_from_playlists_which_stay_playable(clie
     assert client.delete(f"/api/v1/calls/{gone}", headers=w.rep.headers).status_code == 204
     body = client.get(f"/api/v1/playlists/{pid}", headers=w.manager.headers).json()
     assert [i["clip_id"] for i in body["items"]] == [clips[1]] and body["items"][0]["starts_at"] == 0.0
+
+
+def test_recutting_a_call_reindexes_its_snippets_even_when_ids_are_reused(client) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from app.calls.models import Call
+    from app.db import get_sessionmaker
+    from app.library import service as snippets_service
+    from app.library.models import Snippet
+
+    w = world(client)
+    call_id = upload(client, w.rep, EN_CALL)
+    with get_sessionmaker()() as session:
+        old = set(session.scalars(select(Snippet.id).where(Snippet.call_id == call_id)))
+        new = {s.id for s in snippets_service.replace_call_snippets(session=session, call=session.get(Call, call_id))}
+        assert old and new
+        # Every old id is dropped and every new one (re)written, whatever ids the database reused.
+        assert session.info["library_removals"] == {index_service.encode(index_service.SNIPPET, i) for i in old}
+        assert session.info["library_upserts"] == {index_service.encode(index_service.SNIPPET, i) for i in new}
+        session.commit()
+        index = index_service.get_index(session=session).index
+    assert all(index_service.encode(index_service.SNIPPET, i) in index for i in new)
+    assert not any(index_service.encode(index_service.SNIPPET, i) in index for i in old - new)
