@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     stage_time_limit_s: int = 3600
     outbox_relay_interval_s: float = 5.0
     session_ttl_hours: int = 12
+    # How long a resolved API token / session may be reused in one process without asking the
+    # database (app/users/token_cache.py): a revocation or role change made in another process
+    # takes effect within this many seconds; in the same process at once. 0: always ask.
+    token_cache_s: float = Field(default=5.0, ge=0, le=60)
     # Public origins of this deployment (comma-separated, e.g. "https://talktrack.example.com"),
     # needed only when a proxy changes the Host header and browsers reach us over plain HTTP.
     trusted_origins: str = ""

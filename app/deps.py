@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from app.config import get_settings
 from app.db import get_sessionmaker
 from app.errors import Forbidden, NotAuthenticated, Unprocessable
+from app.users import security
 from app.users import service as users_service
 from app.users.models import Role, User
 
@@ -85,9 +86,15 @@ def _credential(request: Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE)
 
 
-def current_user(request: Request, session: SessionDep) -> User:
+async def current_user(request: Request, session: SessionDep) -> User:
+    """The caller; a token resolved a moment ago is taken from the cache on the event loop (no I/O),
+    otherwise it is looked up in a worker thread."""
     secret = _credential(request)
-    user = users_service.resolve_token(session=session, secret=secret) if secret else None
+    user = None
+    if secret:
+        user = users_service.resolve_cached(session=session, token_hash=security.token_hash(secret))
+        if user is None:
+            user = await run_in_threadpool(users_service.resolve_token, session=session, secret=secret)
     if user is None:
         raise NotAuthenticated(
             "Authentication required: send 'Authorization: Bearer <token>' "

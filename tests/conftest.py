@@ -26,6 +26,9 @@ def _reset_caches() -> None:
     get_settings.cache_clear()
     get_engine.cache_clear()
     get_sessionmaker.cache_clear()
+    from app.users import token_cache
+
+    token_cache.clear()
     # The ML side reads TALKTRACK_* too: a test that switched the embedder must not leak it.
     from models.config import get_model_settings
 

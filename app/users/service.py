@@ -14,7 +14,7 @@ from app.audit.models import AuditAction
 from app.config import get_settings
 from app.db import utcnow
 from app.errors import Conflict
-from app.users import security
+from app.users import security, token_cache
 from app.users.exceptions import (
     EmailTaken,
     InvalidCredentials,
@@ -146,11 +146,16 @@ def issue_token(
 
 def resolve_token(*, session: Session, secret: str) -> User | None:
     """The active user a token belongs to, or None if unknown, revoked or expired."""
-    # One round trip for token, user and team memberships: this runs on every request.
+    digest = security.token_hash(secret)
+    cached = resolve_cached(session=session, token_hash=digest)
+    if cached is not None:
+        return cached
+    looked_up_at = token_cache.generation()
+    # One round trip for token, user and team memberships: this runs on every cache miss.
     row = session.execute(
         select(ApiToken, User)
         .join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.token_hash == security.token_hash(secret))
+        .where(ApiToken.token_hash == digest)
         .options(joinedload(User.memberships))
     ).unique().first()
     now = utcnow()
@@ -161,9 +166,34 @@ def resolve_token(*, session: Session, secret: str) -> User | None:
         return None
     if token.expires_at is not None and _aware(token.expires_at) <= now:
         return None
-    if token.last_used_at is None or _aware(token.last_used_at) < now - LAST_USED_RESOLUTION:
+    last_used_at = token.last_used_at
+    if _touch_due(last_used_at, now):
         _touch(session, token.id, now)
+        last_used_at = now
+    token_cache.put(digest, user=user, token_id=token.id, expires_at=token.expires_at, last_used_at=last_used_at,
+                    looked_up_at=looked_up_at)
     return user
+
+
+def resolve_cached(*, session: Session, token_hash: str) -> User | None:
+    """The user of a token resolved a moment ago (token_cache.py), without a query; None: look it up.
+
+    Never None for a reason other than "not cached": an expired token or a due last-use record
+    fall through to resolve_token, which decides.
+    """
+    entry = token_cache.get(token_hash)
+    if entry is None:
+        return None
+    now = utcnow()
+    if entry.expires_at is not None and _aware(entry.expires_at) <= now:
+        return None
+    if _touch_due(entry.last_used_at, now):
+        return None
+    return token_cache.attach(session, entry)
+
+
+def _touch_due(last_used_at: datetime | None, now: datetime) -> bool:
+    return last_used_at is None or _aware(last_used_at) < now - LAST_USED_RESOLUTION
 
 
 # Recording every use would lock the token row for the whole request: parallel requests with one
@@ -175,7 +205,8 @@ def _touch(session: Session, token_id: int, now: datetime) -> None:
     """Record a token's use in its own short transaction (best effort, at most once a minute)."""
     try:
         with Session(bind=session.get_bind()) as own:
-            own.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
+            own.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)
+                        .execution_options(**{token_cache.KEEPS_CACHE: True}))
             own.commit()
     except SQLAlchemyError as exc:
         log.warning("token.touch_failed token_id=%s error=%s", token_id, type(exc).__name__)
