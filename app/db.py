@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -9,6 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
 
+import orjson
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -66,8 +69,24 @@ def _engine(url: str) -> Engine:
     settings = get_settings()
     return create_engine(
         url, pool_pre_ping=True, pool_recycle=1800, pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow, pool_timeout=10,
+        max_overflow=settings.db_max_overflow, pool_timeout=10, json_deserializer=_json_loads,
     )
+
+
+_LONG_NUMBER = re.compile(rb"\d{19}")
+
+
+def _json_loads(text: str | bytes) -> Any:
+    """JSON columns read with orjson (the stdlib decoder was a fifth of listing 50 calls). The
+    stdlib decodes what orjson reads differently or refuses: integers beyond 64 bits (orjson makes
+    them floats; any run of 19 digits is sent there), lone surrogates, out-of-range floats."""
+    data = text.encode() if isinstance(text, str) else bytes(text)
+    if _LONG_NUMBER.search(data):
+        return json.loads(data)
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)
 
 
 get_engine.cache_clear = _engine.cache_clear  # type: ignore[attr-defined]  # tests reset it

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio
+import orjson
 from fastapi import Depends, FastAPI, Query, Request, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
@@ -152,3 +153,10 @@ def json_response(model: BaseModel) -> Response:
     and for a plain `def` route it does so on another trip through the threadpool. For the hot read
     routes (the route keeps `response_model` for the schema)."""
     return Response(model.model_dump_json(), media_type="application/json")
+
+
+def json_rows_response(content: Any) -> Response:
+    """Plain values (dicts, lists, str, numbers, datetimes) serialised as `json_response` would
+    serialise the route's response model, without building the model first: for read routes that
+    select plain columns. tests/calls/test_read_serialisation.py holds the two to the same bytes."""
+    return Response(orjson.dumps(content, option=orjson.OPT_UTC_Z), media_type="application/json")

@@ -15,7 +15,7 @@ from app.calls import storage
 from app.calls.models import CallStatus
 from app.calls.schemas import CallAccepted, CallList, CallMeta, CallRead
 from app.config import get_settings
-from app.deps import CurrentUser, PageDep, SessionDep, json_response
+from app.deps import CurrentUser, PageDep, SessionDep, json_rows_response
 from app.errors import Unprocessable
 
 router = APIRouter(prefix="/api/v1/calls", tags=["calls"])
@@ -79,14 +79,15 @@ def list_calls(
     occurred_from: datetime | None = None,
     occurred_to: datetime | None = None,
 ) -> Response:
-    items, total = calls_service.list_calls(
-        session=session, user=user, offset=page.offset, limit=page.page_size, rep_id=rep_id,
-        team_id=team_id, status=status_, language=language, occurred_from=occurred_from,
-        occurred_to=occurred_to,
+    """The calls you may see, newest first (plain columns, serialised once: the hottest read)."""
+    items, total = calls_service.list_call_rows(
+        session=session, user=user, columns=LIST_COLUMNS, offset=page.offset, limit=page.page_size, rep_id=rep_id,
+        team_id=team_id, status=status_, language=language, occurred_from=occurred_from, occurred_to=occurred_to,
     )
-    return json_response(CallList(
-        items=[CallRead.model_validate(c) for c in items], total=total, page=page.page, page_size=page.page_size
-    ))
+    return json_rows_response({"items": items, "total": total, "page": page.page, "page_size": page.page_size})
+
+
+LIST_COLUMNS = tuple(CallRead.model_fields)
 
 
 @router.get("/{call_id}", response_model=CallRead)

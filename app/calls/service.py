@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import ColumnElement, delete, event, false, func, select, true
 from sqlalchemy.exc import IntegrityError
@@ -73,31 +75,58 @@ def list_calls(
     user: User,
     offset: int,
     limit: int,
-    rep_id: int | None = None,
-    team_id: int | None = None,
-    status: str | None = None,
-    language: str | None = None,
-    occurred_from: datetime | None = None,
-    occurred_to: datetime | None = None,
+    **filters: Unpack[CallFilters],
 ) -> tuple[list[Call], int]:
-    conditions = [visible_filter(user)]
-    if rep_id is not None:
-        conditions.append(Call.rep_id == rep_id)
-    if team_id is not None:
-        conditions.append(Call.team_id == team_id)
-    if status is not None:
-        conditions.append(Call.status == status)
-    if language is not None:
-        conditions.append(Call.language == language)
-    if occurred_from is not None:
-        conditions.append(Call.occurred_at >= occurred_from)
-    if occurred_to is not None:
-        conditions.append(Call.occurred_at < occurred_to)
+    """A page of the calls the user may see, newest first, and how many there are in all."""
+    conditions = _list_conditions(user, **filters)
     total = session.scalar(select(func.count()).select_from(Call).where(*conditions)) or 0
     items = session.scalars(
         select(Call).where(*conditions).order_by(Call.id.desc()).offset(offset).limit(limit)
     ).all()
     return list(items), total
+
+
+def list_call_rows(
+    *, session: Session, user: User, columns: Sequence[str], offset: int, limit: int, **filters: Unpack[CallFilters]
+) -> tuple[list[dict[str, Any]], int]:
+    """`list_calls` as plain column values (the API's list path): no ORM objects, and the total
+    counted in the same query (a second one only for a page past the end)."""
+    conditions = _list_conditions(user, **filters)
+    total_col = func.count().over().label("_total")
+    result = session.execute(
+        select(*(getattr(Call, name) for name in columns), total_col)
+        .where(*conditions).order_by(Call.id.desc()).offset(offset).limit(limit)
+    )
+    rows = [row._asdict() for row in result]
+    if rows:
+        total = rows[0]["_total"]
+        for row in rows:
+            del row["_total"]
+        return rows, total
+    if offset == 0:
+        return rows, 0
+    return rows, session.scalar(select(func.count()).select_from(Call).where(*conditions)) or 0
+
+
+class CallFilters(TypedDict, total=False):
+    rep_id: int | None
+    team_id: int | None
+    status: str | None
+    language: str | None
+    occurred_from: datetime | None
+    occurred_to: datetime | None
+
+
+def _list_conditions(user: User, **filters: Unpack[CallFilters]) -> list[ColumnElement[bool]]:
+    """The user's visibility and the given filters (None: not filtered)."""
+    conditions = [visible_filter(user)]
+    equal = {"rep_id": Call.rep_id, "team_id": Call.team_id, "status": Call.status, "language": Call.language}
+    conditions += [equal[name] == filters[name] for name in equal if filters.get(name) is not None]  # type: ignore[literal-required]
+    if (occurred_from := filters.get("occurred_from")) is not None:
+        conditions.append(Call.occurred_at >= occurred_from)
+    if (occurred_to := filters.get("occurred_to")) is not None:
+        conditions.append(Call.occurred_at < occurred_to)
+    return conditions
 
 
 def _resolve_people(*, session: Session, user: User, meta: CallMeta) -> tuple[User | None, str, int | None]:

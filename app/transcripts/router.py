@@ -11,8 +11,8 @@ from pydantic import BaseModel
 from app.audit import service as audit_service
 from app.audit.models import AuditAction
 from app.calls import service as calls_service
-from app.calls.models import CallStatus
-from app.deps import CurrentUser, SessionDep, json_response
+from app.calls.models import Call, CallStatus
+from app.deps import CurrentUser, SessionDep, json_rows_response
 from app.errors import Conflict
 from app.transcripts import formats
 from app.transcripts import service as transcripts_service
@@ -62,30 +62,31 @@ def get_transcript(
         session=session, actor=user, target_type="call", target_id=call.id, detail={"format": format},
         action=AuditAction.transcript_view if format == "json" else AuditAction.transcript_export,
     )
+    if format == "json":
+        rows = transcripts_service.utterance_dicts(session=session, call_id=call.id)
+        _require_transcript(call, bool(rows))
+        # Plain dicts in TranscriptOut's shape, serialised once (the transcript is the hottest read
+        # after the call list; tests/calls/test_read_serialisation.py holds it to TranscriptOut).
+        return json_rows_response({
+            "call_id": call.id, "language": call.language, "duration_s": call.duration_s,
+            "attribution_method": call.attribution_method, "attribution_confidence": call.attribution_confidence,
+            "utterances": rows,
+        })
     utterances = transcripts_service.utterances(session=session, call_id=call.id)
-    if not utterances:
-        if call.status == CallStatus.failed:
-            raise Conflict(f"Call {call.id} failed before its transcript was written: {call.error}")
-        raise Conflict(f"Call {call.id} has no transcript yet (status: {call.status}); try again when ready.")
-    if format != "json":
-        body = {"vtt": formats.to_webvtt, "srt": formats.to_srt, "txt": formats.to_text}[format](utterances)
-        filename = f"call-{call.id}.{format}"
-        return Response(
-            content=body,
-            media_type=f"{MEDIA_TYPES[format]}; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-        )
-    return json_response(TranscriptOut(
-        call_id=call.id,
-        language=call.language,
-        duration_s=call.duration_s,
-        attribution_method=call.attribution_method,
-        attribution_confidence=call.attribution_confidence,
-        utterances=[
-            UtteranceOut(
-                index=u.index, speaker=u.speaker, role=u.role, start=u.start, end=u.end, text=u.text,
-                words=[WordOut(start=w.start, end=w.end, text=w.text, probability=w.probability) for w in u.words],
-            )
-            for u in utterances
-        ],
-    ))
+    _require_transcript(call, bool(utterances))
+    body = {"vtt": formats.to_webvtt, "srt": formats.to_srt, "txt": formats.to_text}[format](utterances)
+    filename = f"call-{call.id}.{format}"
+    return Response(
+        content=body,
+        media_type=f"{MEDIA_TYPES[format]}; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def _require_transcript(call: Call, present: bool) -> None:
+    """409 for a call whose transcript is not written (yet, or because it failed)."""
+    if present:
+        return
+    if call.status == CallStatus.failed:
+        raise Conflict(f"Call {call.id} failed before its transcript was written: {call.error}")
+    raise Conflict(f"Call {call.id} has no transcript yet (status: {call.status}); try again when ready.")

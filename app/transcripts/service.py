@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from sqlalchemy import delete, select
@@ -54,6 +55,20 @@ def utterances(*, session: Session, call_id: int) -> list[Utterance]:
     return [
         Utterance(index=idx, speaker=speaker, role=role, start=start, end=end, text=text,
                   words=tuple(Word(start=w[0], end=w[1], text=w[2], probability=w[3]) for w in words or ()))
+        for idx, speaker, role, start, end, text, words in result
+    ]
+
+
+def utterance_dicts(*, session: Session, call_id: int) -> list[dict[str, Any]]:
+    """A call's utterances as the transcript API shows them (index, speaker, role, start, end, text,
+    words), as plain dicts straight from the columns: the JSON transcript read path."""
+    u = UtteranceRow
+    result = session.execute(select(u.idx, u.speaker, u.role, u.start, u.end, u.text, u.words)
+                             .where(u.call_id == call_id).order_by(u.idx))
+    return [
+        {"index": idx, "speaker": speaker, "role": role, "start": float(start), "end": float(end), "text": text,
+         "words": [{"start": float(w[0]), "end": float(w[1]), "text": str(w[2]),
+                    "probability": None if w[3] is None else float(w[3])} for w in words or ()]}
         for idx, speaker, role, start, end, text, words in result
     ]
 
