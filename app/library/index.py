@@ -561,21 +561,18 @@ class _Bm25:
         return rows, scores
 
     def score_of(self, query_tokens: Iterable[str], doc_ids: Sequence[int]) -> list[float]:
-        """Exact BM25 score of given documents (0 for no match or unknown id)."""
+        """Exact BM25 score of given documents (0 for no match or unknown id), from the postings
+        in one pass per term (a loop over documents was a quarter of a search's time)."""
         terms = self._query_terms(query_tokens)
-        out = []
-        for doc_id in doc_ids:
-            row = self.docs.get(doc_id)
-            total = 0.0
-            if row is not None and terms:
-                codes, tf = self._forward(row)
-                rows = np.array([row])
-                for code, idf in terms:
-                    hit = np.flatnonzero(codes == code)
-                    if len(hit):
-                        total += float(self._weights(idf, tf[hit], rows)[0])
-            out.append(total)
-        return out
+        scores = np.zeros(len(doc_ids), dtype=np.float64)
+        if not terms:
+            return scores.tolist()
+        self.optimize()  # first: a compaction renumbers rows
+        rows = np.fromiter((self.docs.get(doc_id, -1) for doc_id in doc_ids), np.int64, len(doc_ids))
+        known = np.flatnonzero(rows >= 0)
+        if len(known):
+            scores[known] = self._scores_of_rows(terms, rows[known])
+        return scores.tolist()
 
     def scores(self, query_tokens: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
         """Every live document id with its BM25 score (0 when nothing matches): for benchmarks."""

@@ -10,12 +10,14 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session
 
 from app import ml
+from app.db import in_ids
 from app.errors import Unprocessable
 from app.library import search as index_service
 from app.library.index import RRF_K
@@ -187,19 +189,22 @@ def _languages(session: Session, doc_ids: list[int]) -> dict[int, str | None]:
     for kind, ids in _by_kind(doc_ids).items():
         if kind == VARIANT:
             for row_id, meta in session.execute(
-                    select(TalkTrackVariant.id, TalkTrackVariant.meta).where(TalkTrackVariant.id.in_(ids))):
+                    select(TalkTrackVariant.id, TalkTrackVariant.meta)
+                    .where(in_ids(session, TalkTrackVariant.id, ids))):
                 langs = (meta or {}).get("languages") or []
                 out[encode(kind, row_id)] = langs[0] if len(langs) == 1 else None
         else:
             model = index_service._MODELS[kind]
-            for row_id, language in session.execute(select(model.id, model.language).where(model.id.in_(ids))):
+            for row_id, language in session.execute(select(model.id, model.language)
+                                                    .where(in_ids(session, model.id, ids))):
                 out[encode(kind, row_id)] = str(language or "en")
     return out
 
 
 # Columns no search result shows. Every search hydrates up to CROSS_LANGUAGE_DEPTH candidates;
-# loading their vectors and JSON features was most of a search's CPU. raiseload: a later use of
-# one of them fails loudly in tests instead of quietly costing a query per row.
+# loading their vectors and JSON features was most of a search's CPU. Results are plain rows of
+# the other columns (ORM objects were a fifth of a search): a later use of a hidden column fails
+# loudly (AttributeError) in tests instead of quietly costing a query per row.
 _NOT_SHOWN = {
     SNIPPET: (Snippet.vector, Snippet.features, Snippet.explanation, Snippet.utterance_indexes,
               Snippet.response_indexes, Snippet.outcome_evidence),
@@ -208,24 +213,33 @@ _NOT_SHOWN = {
 }
 
 
-def _hydrate(session: Session, doc_ids: list[int]) -> dict[int, tuple[int, Any, TalkTrack | None]]:
-    out: dict[int, tuple[int, Any, TalkTrack | None]] = {}
+@cache
+def _shown_columns(kind: int) -> tuple[Any, ...]:
+    model = index_service._MODELS[kind]
+    hidden = {column.key for column in _NOT_SHOWN[kind]}
+    return tuple(getattr(model, attr.key) for attr in inspect(model).column_attrs if attr.key not in hidden)
+
+
+def _hydrate(session: Session, doc_ids: list[int]) -> dict[int, tuple[int, Any, Any]]:
+    """The shown columns of each result (and its talk track for a variant), as plain rows."""
+    out: dict[int, tuple[int, Any, Any]] = {}
     for kind, ids in _by_kind(doc_ids).items():
         model = index_service._MODELS[kind]
-        rows = session.scalars(select(model).where(model.id.in_(ids)).options(
-            *(defer(column, raiseload=True) for column in _NOT_SHOWN[kind]))).all()
+        rows = session.execute(select(*_shown_columns(kind)).where(in_ids(session, model.id, ids))).all()
         tracks = _tracks(session, {row.talk_track_id for row in rows}) if kind == VARIANT else {}
         for row in rows:
             out[encode(kind, row.id)] = (kind, row, tracks.get(row.talk_track_id) if kind == VARIANT else None)
     return out
 
 
-def _tracks(session: Session, track_ids: set[int]) -> dict[int, TalkTrack]:
+def _tracks(session: Session, track_ids: set[int]) -> dict[int, Any]:
     """The talk tracks of a page of variants, in one query (not one per variant)."""
-    return {t.id: t for t in session.scalars(select(TalkTrack).where(TalkTrack.id.in_(track_ids)))}
+    t = TalkTrack
+    query = select(t.id, t.label, t.kind, t.key).where(in_ids(session, t.id, track_ids))
+    return {row.id: row for row in session.execute(query)}
 
 
-def _item(entry: tuple[int, Any, TalkTrack | None], hit: Any, terms: list[str]) -> dict[str, Any]:
+def _item(entry: tuple[int, Any, Any], hit: Any, terms: list[str]) -> dict[str, Any]:
     kind, row, track = entry
     base = {"type": KIND_NAMES[kind], "id": row.id, "relevance": round(hit.score, 6), "bm25_rank": hit.bm25_rank,
             "vector_rank": hit.vector_rank, "cosine": None if hit.cosine is None else round(hit.cosine, 4)}
@@ -256,7 +270,7 @@ def _item(entry: tuple[int, Any, TalkTrack | None], hit: Any, terms: list[str]) 
     }
 
 
-def _lang(row: TalkTrackVariant) -> str | None:
+def _lang(row: Any) -> str | None:
     langs = row.meta.get("languages") or []
     return langs[0] if len(langs) == 1 else None
 

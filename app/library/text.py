@@ -138,10 +138,16 @@ def tokenize(text: str) -> list[str]:
     return [token.text for token in tokens_with_spans(text)]
 
 
+@lru_cache(maxsize=2048)  # ~10 MB at most: search results show the same passages over and over
+def _spans_of(text: str) -> tuple[Token, ...]:
+    """tokens_with_spans, remembered for highlighting (tokenising was a sixth of a search)."""
+    return tuple(tokens_with_spans(text))
+
+
 def highlight_spans(text: str, query_tokens: list[str] | set[str]) -> list[tuple[int, int]]:
     """Return the merged, sorted [start, end) spans of text whose tokens match the query."""
     wanted = set(query_tokens)
-    spans = sorted((t.start, t.end) for t in tokens_with_spans(text) if t.text in wanted)
+    spans = sorted((t.start, t.end) for t in _spans_of(text) if t.text in wanted)
     merged: list[tuple[int, int]] = []
     for start, end in spans:
         if merged and start <= merged[-1][1]:

@@ -136,6 +136,25 @@ def test_score_of_matches_the_ranking_and_is_zero_without_a_match() -> None:
     assert bm25.score_of(["w1", "w4"], [unmatched, 424242]) == [0.0, 0.0]
 
 
+def test_score_of_is_exact_with_unmerged_additions_and_removals() -> None:
+    docs = corpus(300)
+    bm25 = filled(docs)
+    bm25.optimize()
+    extra = corpus(DELTA_MIN_ROWS // 2, seed=7)
+    extra = {doc_id + 10_000: tokens for doc_id, tokens in extra.items()}  # still in the delta
+    for doc_id, tokens in extra.items():
+        bm25.add(doc_id, "en", tokens)
+    gone = list(docs)[::7]
+    for doc_id in gone:
+        bm25.remove(doc_id)
+    live = {i: t for i, t in {**docs, **extra}.items() if i not in set(gone)}
+    for query in (["w1", "w4"], ["w0", "w2", "w9"], ["w33"]):
+        want = brute_force(live, query)
+        ids = [*live, *gone[:3], 424242]
+        got = bm25.score_of(query, ids)
+        assert got == pytest.approx([want.get(i, 0.0) for i in ids], rel=1e-12, abs=1e-12)
+
+
 def vector(seed: int) -> np.ndarray:
     return np.random.default_rng(seed).normal(size=DIM).astype(np.float32)
 
