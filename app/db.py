@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -12,7 +12,16 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import orjson
-from sqlalchemy import ARRAY, ColumnElement, DateTime, MetaData, any_, create_engine, event, literal
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    DateTime,
+    MetaData,
+    any_,
+    bindparam,
+    create_engine,
+    event,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
@@ -92,13 +101,13 @@ def _json_loads(text: str | bytes) -> Any:
 get_engine.cache_clear = _engine.cache_clear  # type: ignore[attr-defined]  # tests reset it
 
 
-def in_ids(session: Session, column: Any, ids: Collection[int]) -> ColumnElement[bool]:
-    """`column IN ids`; on PostgreSQL `column = ANY(array)`: one statement text whatever the
-    number of ids, so it is compiled and prepared once (an IN list is rendered anew for each
-    length; that was an eighth of a search's time)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(literal(list(ids), ARRAY(column.type)))
-    return column.in_(list(ids))
+def in_ids_param(dialect: str, column: Any, name: str = "ids") -> ColumnElement[bool]:
+    """`column IN :name` that serves any number of ids with one statement text, so a statement
+    built once is compiled once: `column = ANY(:name)` on PostgreSQL (one array parameter, prepared
+    by psycopg after a few uses), an expanding IN elsewhere. Pass the ids as a list."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=ARRAY(column.type)))
+    return column.in_(bindparam(name, expanding=True))
 
 
 def get_sessionmaker(url: str | None = None) -> sessionmaker[Session]:

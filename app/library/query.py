@@ -8,16 +8,17 @@ Step, topic, rep, team, language and score filter variants by the moments they g
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import Select, inspect, select
 from sqlalchemy.orm import Session
 
 from app import ml
-from app.db import in_ids
+from app.db import in_ids_param
 from app.errors import Unprocessable
 from app.library import search as index_service
 from app.library.index import RRF_K
@@ -172,7 +173,7 @@ def language_aware(hits: list[Any], *, query: str, language_of: Any) -> list[Any
             score = hit.score
         scored.append((score, hit))
     scored.sort(key=lambda pair: -pair[0])
-    return [dataclasses.replace(hit, score=score) for score, hit in scored]
+    return [hit if score == hit.score else dataclasses.replace(hit, score=score) for score, hit in scored]
 
 
 def _by_kind(doc_ids: list[int]) -> dict[int, list[int]]:
@@ -187,16 +188,11 @@ def _languages(session: Session, doc_ids: list[int]) -> dict[int, str | None]:
     """The language of each candidate still in the database, from two columns (no ORM rows)."""
     out: dict[int, str | None] = {}
     for kind, ids in _by_kind(doc_ids).items():
-        if kind == VARIANT:
-            for row_id, meta in session.execute(
-                    select(TalkTrackVariant.id, TalkTrackVariant.meta)
-                    .where(in_ids(session, TalkTrackVariant.id, ids))):
-                langs = (meta or {}).get("languages") or []
+        for row_id, language in _select(session, "languages", kind, ids):
+            if kind == VARIANT:
+                langs = (language or {}).get("languages") or []  # the variant's meta
                 out[encode(kind, row_id)] = langs[0] if len(langs) == 1 else None
-        else:
-            model = index_service._MODELS[kind]
-            for row_id, language in session.execute(select(model.id, model.language)
-                                                    .where(in_ids(session, model.id, ids))):
+            else:
                 out[encode(kind, row_id)] = str(language or "en")
     return out
 
@@ -211,32 +207,42 @@ _NOT_SHOWN = {
     CLIP: (Clip.vector,),
     VARIANT: (TalkTrackVariant.vector, TalkTrackVariant.snippet_ids, TalkTrackVariant.best_clip_ids),
 }
+TRACK = 0  # _select's kind for the talk tracks of variants
+
+
+def _select(session: Session, purpose: str, kind: int, ids: Iterable[int]) -> Sequence[Any]:
+    """Rows of one search query over a list of row ids (see _statement), as plain rows."""
+    statement = _statement(purpose, kind, session.get_bind().dialect.name)
+    return session.connection().execute(statement, {"ids": list(ids)}).all()
 
 
 @cache
-def _shown_columns(kind: int) -> tuple[Any, ...]:
+def _statement(purpose: str, kind: int, dialect: str) -> Select[Any]:
+    """Each search query built once per process: building a select and its cache key anew for
+    every search cost more than running it (a sixth of a search)."""
+    if kind == TRACK:
+        t = TalkTrack
+        return select(t.id, t.label, t.kind, t.key).where(in_ids_param(dialect, t.id))
     model = index_service._MODELS[kind]
+    if purpose == "languages":
+        column = TalkTrackVariant.meta if kind == VARIANT else model.language
+        return select(model.id, column).where(in_ids_param(dialect, model.id))
     hidden = {column.key for column in _NOT_SHOWN[kind]}
-    return tuple(getattr(model, attr.key) for attr in inspect(model).column_attrs if attr.key not in hidden)
+    shown = [getattr(model, attr.key) for attr in inspect(model).column_attrs if attr.key not in hidden]
+    return select(*shown).where(in_ids_param(dialect, model.id))
 
 
 def _hydrate(session: Session, doc_ids: list[int]) -> dict[int, tuple[int, Any, Any]]:
     """The shown columns of each result (and its talk track for a variant), as plain rows."""
     out: dict[int, tuple[int, Any, Any]] = {}
     for kind, ids in _by_kind(doc_ids).items():
-        model = index_service._MODELS[kind]
-        rows = session.execute(select(*_shown_columns(kind)).where(in_ids(session, model.id, ids))).all()
-        tracks = _tracks(session, {row.talk_track_id for row in rows}) if kind == VARIANT else {}
+        rows = _select(session, "rows", kind, ids)
+        tracks = {}
+        if kind == VARIANT:  # the talk tracks of a page of variants, in one query (not one per variant)
+            tracks = {t.id: t for t in _select(session, "rows", TRACK, {row.talk_track_id for row in rows})}
         for row in rows:
             out[encode(kind, row.id)] = (kind, row, tracks.get(row.talk_track_id) if kind == VARIANT else None)
     return out
-
-
-def _tracks(session: Session, track_ids: set[int]) -> dict[int, Any]:
-    """The talk tracks of a page of variants, in one query (not one per variant)."""
-    t = TalkTrack
-    query = select(t.id, t.label, t.kind, t.key).where(in_ids(session, t.id, track_ids))
-    return {row.id: row for row in session.execute(query)}
 
 
 def _item(entry: tuple[int, Any, Any], hit: Any, terms: list[str]) -> dict[str, Any]:
