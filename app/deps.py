@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import weakref
-from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any, TypeVar, cast
 
 import anyio
 import orjson
@@ -72,11 +73,32 @@ async def _committed_session(
             raise
         # Outside the try: a failure in commit (or an after-commit hook) must not be followed by a
         # rollback of an already committed session; _request_session's close() cleans up.
-        with anyio.CancelScope(shield=True):
-            await run_in_threadpool(session.commit)
+        if session.in_transaction():  # not when the route committed in its own thread (commits_in_route)
+            with anyio.CancelScope(shield=True):
+                await run_in_threadpool(session.commit)
 
 
 SessionDep = Annotated[Session, Depends(_committed_session, scope="function")]
+
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+
+
+def commits_in_route(endpoint: Endpoint) -> Endpoint:
+    """For a plain `def` route taking `session: SessionDep`: commit in the route's own worker
+    thread as it returns, so that _committed_session has nothing left to commit and skips its own
+    trip through the threadpool (about 0.7 ms of CPU a request on the 2-core bench machine, a
+    tenth of a listing). The guarantees stay: the commit happens before the response is sent, and
+    a failure in it reaches _committed_session, which rolls back and answers it as an error."""
+
+    @functools.wraps(endpoint)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        result = endpoint(*args, **kwargs)
+        session: Session = kwargs["session"]
+        if session.in_transaction():
+            session.commit()
+        return result
+
+    return cast(Endpoint, run)
 
 
 def _credential(request: Request) -> str | None:

@@ -15,7 +15,7 @@ from app.calls import storage
 from app.calls.models import CallStatus
 from app.calls.schemas import CallAccepted, CallList, CallMeta, CallRead
 from app.config import get_settings
-from app.deps import CurrentUser, PageDep, SessionDep, json_rows_response
+from app.deps import CurrentUser, PageDep, SessionDep, commits_in_route, json_rows_response
 from app.errors import Unprocessable
 
 router = APIRouter(prefix="/api/v1/calls", tags=["calls"])
@@ -68,6 +68,7 @@ def upload_call(
 
 
 @router.get("", response_model=CallList)
+@commits_in_route
 def list_calls(
     session: SessionDep,
     user: CurrentUser,
@@ -91,6 +92,7 @@ LIST_COLUMNS = tuple(CallRead.model_fields)
 
 
 @router.get("/{call_id}", response_model=CallRead)
+@commits_in_route
 def get_call(call_id: int, session: SessionDep, user: CurrentUser) -> CallRead:
     call = calls_service.get_call(session=session, call_id=call_id, user=user)
     audit_service.record(session=session, actor=user, action=AuditAction.call_view, target_type="call",

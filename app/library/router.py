@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import FileResponse, Response
 
 from app.calls.models import Call, SourceKind
-from app.deps import CoachUser, CurrentUser, PageDep, SessionDep, json_response
+from app.deps import CoachUser, CurrentUser, PageDep, SessionDep, commits_in_route, json_response
 from app.errors import Unprocessable
 from app.library import clips as clips_service
 from app.library import playlists as playlists_service
@@ -53,6 +53,7 @@ def _reject_unknown(request: Request, allowed: set[str]) -> None:
 
 
 @router.get("/library/search", response_model=SearchResponse)
+@commits_in_route
 def search(
     request: Request, session: SessionDep, user: CurrentUser,
     q: Annotated[str, Query(description="words to look for, English or Chinese")] = "",

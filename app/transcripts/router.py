@@ -12,7 +12,7 @@ from app.audit import service as audit_service
 from app.audit.models import AuditAction
 from app.calls import service as calls_service
 from app.calls.models import Call, CallStatus
-from app.deps import CurrentUser, SessionDep, json_rows_response
+from app.deps import CurrentUser, SessionDep, commits_in_route, json_rows_response
 from app.errors import Conflict
 from app.transcripts import formats
 from app.transcripts import service as transcripts_service
@@ -50,6 +50,7 @@ MEDIA_TYPES = {"vtt": "text/vtt", "srt": "application/x-subrip", "txt": "text/pl
 
 
 @router.get("/{call_id}/transcript", response_model=TranscriptOut)
+@commits_in_route
 def get_transcript(
     call_id: int,
     session: SessionDep,
