@@ -6,9 +6,10 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any, TypedDict, Unpack
 
-from sqlalchemy import ColumnElement, delete, event, false, func, select, true
+from sqlalchemy import ColumnElement, Select, delete, event, false, func, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -92,20 +93,20 @@ def list_call_rows(
     """`list_calls` as plain column values (the API's list path): no ORM objects, and the total
     counted in the same query (a second one only for a page past the end)."""
     conditions = _list_conditions(user, **filters)
-    total_col = func.count().over().label("_total")
-    result = session.execute(
-        select(*(getattr(Call, name) for name in columns), total_col)
-        .where(*conditions).order_by(Call.id.desc()).offset(offset).limit(limit)
-    )
-    rows = [row._asdict() for row in result]
-    if rows:
-        total = rows[0]["_total"]
-        for row in rows:
-            del row["_total"]
-        return rows, total
+    query = _row_query(tuple(columns)).where(*conditions).order_by(Call.id.desc()).offset(offset).limit(limit)
+    result = session.connection().execute(query).all()
+    if result:
+        return [dict(zip(columns, row, strict=False)) for row in result], result[0][-1]  # last: the total
     if offset == 0:
-        return rows, 0
-    return rows, session.scalar(select(func.count()).select_from(Call).where(*conditions)) or 0
+        return [], 0
+    return [], session.scalar(select(func.count()).select_from(Call).where(*conditions)) or 0
+
+
+@cache
+def _row_query(columns: tuple[str, ...]) -> Select[Any]:
+    """The columns and the window count, built once (building a 30-column select on every listing
+    cost a tenth of it)."""
+    return select(*(getattr(Call, name) for name in columns), func.count().over().label("_total"))
 
 
 class CallFilters(TypedDict, total=False):
