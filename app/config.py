@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     # Per process: API processes × (pool + overflow) must stay under PostgreSQL's max_connections.
     db_pool_size: int = Field(default=5, ge=1, le=200)
     db_max_overflow: int = Field(default=5, ge=0, le=200)
+    # Per process: how many uploads may hold a database slot at once. A burst of uploads then
+    # queues behind these few instead of taking every slot from the reads (keep it under
+    # db_pool_size; app/deps.py).
+    upload_concurrency: int = Field(default=2, ge=1, le=200)
     default_page_size: int = 50
     max_page_size: int = 500
     # Pipeline

@@ -15,7 +15,7 @@ from app.calls import storage
 from app.calls.models import CallStatus
 from app.calls.schemas import CallAccepted, CallList, CallMeta, CallRead
 from app.config import get_settings
-from app.deps import CurrentUser, PageDep, SessionDep, commits_in_route, json_rows_response
+from app.deps import CurrentUser, PageDep, SessionDep, UploadSlot, commits_in_route, json_rows_response
 from app.errors import Unprocessable
 
 router = APIRouter(prefix="/api/v1/calls", tags=["calls"])
@@ -31,6 +31,7 @@ def _meta(**fields: object) -> CallMeta:
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=CallAccepted)
 def upload_call(
+    _slot: UploadSlot,
     session: SessionDep,
     user: CurrentUser,
     file: Annotated[UploadFile, File(description="audio or transcript file")],
