@@ -15,7 +15,14 @@ from app.calls import storage
 from app.calls.models import CallStatus
 from app.calls.schemas import CallAccepted, CallList, CallMeta, CallRead
 from app.config import get_settings
-from app.deps import CurrentUser, PageDep, SessionDep, UploadSlot, commits_in_route, json_rows_response
+from app.deps import (
+    CurrentUser,
+    PageDep,
+    SessionDep,
+    UploadSlot,
+    commits_in_route,
+    json_rows_response,
+)
 from app.errors import Unprocessable
 
 router = APIRouter(prefix="/api/v1/calls", tags=["calls"])
