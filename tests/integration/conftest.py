@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -135,13 +136,11 @@ def redis(tmp_path: Path) -> Iterator[Redis]:
         server.stop()
 
 
-@pytest.fixture
-def stack(pg_database: str, redis: Redis, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
-    """This process and its children configured for PostgreSQL + Redis (the production shape)."""
+def _stack(database_url: str, redis: Redis, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     var = tmp_path / "var"
     var.mkdir()
     env = {
-        "TALKTRACK_ENVIRONMENT": "test", "TALKTRACK_DATABASE_URL": pg_database, "TALKTRACK_BROKER_URL": redis.url,
+        "TALKTRACK_ENVIRONMENT": "test", "TALKTRACK_DATABASE_URL": database_url, "TALKTRACK_BROKER_URL": redis.url,
         "TALKTRACK_VAR_DIR": str(var), "TALKTRACK_EMBEDDER": "hashing", "TALKTRACK_OUTBOX_RELAY_INTERVAL_S": "0.5",
         "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO),
     }
@@ -155,9 +154,83 @@ def stack(pg_database: str, redis: Redis, tmp_path: Path, monkeypatch: pytest.Mo
 
     jobs.set_dispatcher(None)  # the real Celery client, as in production
     monkeypatch.setattr(jobs, "_celery_client", None)
-    built = Stack(database_url=pg_database, var=var, env=full)
+    built = Stack(database_url=database_url, var=var, env=full)
     yield built
     built.stop_all()
     _reset_caches()
     monkeypatch.setattr(jobs, "_celery_client", None)
     shutil.rmtree(var / "media", ignore_errors=True)
+
+
+@pytest.fixture
+def stack(pg_database: str, redis: Redis, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    """This process and its children configured for PostgreSQL + Redis (the production shape)."""
+    yield from _stack(pg_database, redis, tmp_path, monkeypatch)
+
+
+@dataclass
+class Postgres:
+    """A PostgreSQL server of our own (initdb in a temporary folder, a free loopback port): the
+    machine's shared one cannot be restarted under other suites' feet, this one can."""
+
+    folder: Path
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *argv: str) -> None:
+        # PostgreSQL refuses to run as root: as root, run its tools as the postgres user.
+        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        result = subprocess.run([*prefix, *argv], capture_output=True, text=True, check=False, timeout=120)
+        assert result.returncode == 0, f"{argv[0]} failed: {result.stdout}{result.stderr}"
+
+    def init(self) -> None:
+        self.folder.mkdir(mode=0o700)
+        self.folder.parent.chmod(0o755)  # the postgres user must reach the cluster inside
+        if os.geteuid() == 0:
+            shutil.chown(self.folder, "postgres", "postgres")
+        self._run(_pg_bin("initdb"), "-D", str(self.folder / "data"), "-U", "postgres", "-A", "trust",
+                  "--no-sync", "-E", "UTF8")
+
+    def pg_ctl(self, action: str) -> None:
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.folder} -c fsync=off"
+        self._run(_pg_bin("pg_ctl"), "-D", str(self.folder / "data"), "-l", str(self.folder / "server.log"),
+                  "-o", options, "-m", "fast", "-w", "-t", "60", action)
+
+
+def _pg_bin(name: str) -> str:
+    found = shutil.which(name) or next(iter(sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), reverse=True)), None)
+    assert found, f"{name} not found: install PostgreSQL's server package (Debian: postgresql)"
+    return str(found)
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[Postgres]:
+    """A started PostgreSQL of our own with every table; stopped and removed after the test."""
+    # Not under pytest's tmp_path: that is private to this user, and the server may run as postgres.
+    server = Postgres(folder=Path(tempfile.mkdtemp(prefix="talktrack-pg-")) / "cluster", port=free_port())
+    server.init()
+    server.pg_ctl("start")
+    try:
+        from sqlalchemy import create_engine
+
+        import app.model_registry  # noqa: F401
+        from app.db import Base
+
+        engine = create_engine(server.url)
+        Base.metadata.create_all(engine)
+        engine.dispose()
+        yield server
+    finally:
+        server.pg_ctl("stop")
+        shutil.rmtree(server.folder.parent, ignore_errors=True)
+
+
+@pytest.fixture
+def private_stack(private_postgres: Postgres, redis: Redis, tmp_path: Path,
+                  monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Stack, Postgres]]:
+    """The production shape on a PostgreSQL this test may restart."""
+    for built in _stack(private_postgres.url, redis, tmp_path, monkeypatch):
+        yield built, private_postgres

@@ -1,6 +1,6 @@
 """PostgreSQL drops every connection under load: the API recovers by itself, with no 500s.
 
-Restarting the machine's shared PostgreSQL mid-suite would break everyone else's tests, so the
+Restarting the machine's shared PostgreSQL mid-suite would break everyone else's tests (test_database_restart.py restarts a server of its own), so the
 test does what a restart does to this application: `pg_terminate_backend` on every server
 process of our database, three times during the load. Pooled connections die exactly as they do
 on a restart; `pool_pre_ping` must replace them, and a query cut off mid-flight must answer 503
