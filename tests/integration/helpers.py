@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
+import time
+from dataclasses import dataclass, field
 
 import httpx
 from sqlalchemy import func, select
@@ -63,6 +66,55 @@ def serve(stack: Stack) -> str:
 
     wait_for(up, 30, "the API to start")
     return base
+
+
+@dataclass
+class ReadLoad:
+    """`clients` threads reading a call (listing, transcript, call) in a loop on keep-alive
+    connections until stop(); each result is (seconds since start, status), -1 for a request that
+    got no HTTP answer (its error is kept in `errors`)."""
+
+    base: str
+    headers: dict[str, str]
+    call_id: int
+    clients: int
+    pause_s: float = 0.0
+    results: list[tuple[float, int]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.start = time.monotonic()
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._loop, args=(i,)) for i in range(self.clients)]
+        for thread in self._threads:
+            thread.start()
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.start
+
+    def sleep_until(self, at: float) -> None:
+        time.sleep(max(0.0, at - self.elapsed()))
+
+    def stop(self) -> list[int]:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=20)
+        return [status for _, status in self.results]
+
+    def _loop(self, i: int) -> None:
+        paths = ["/api/v1/calls", f"/api/v1/calls/{self.call_id}/transcript", f"/api/v1/calls/{self.call_id}"]
+        with httpx.Client(base_url=self.base, headers=self.headers, timeout=15) as http:
+            n = 0
+            while not self._stop.is_set():
+                sent = self.elapsed()
+                try:
+                    status = http.get(paths[(i + n) % len(paths)]).status_code
+                except httpx.HTTPError as exc:  # a dropped connection counts as a failure too
+                    self.errors.append(f"{sent:.2f}s {type(exc).__name__}: {exc}")
+                    status = -1
+                self.results.append((sent, status))
+                n += 1
+                time.sleep(self.pause_s)
 
 
 def terminate_backends(database_url: str) -> int:

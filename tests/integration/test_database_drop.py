@@ -9,17 +9,13 @@ on a restart; `pool_pre_ping` must replace them, and a query cut off mid-flight 
 
 from __future__ import annotations
 
-import threading
-import time
-
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from app.users.models import Role
 from tests.factories import make_team
 from tests.integration.conftest import Stack
-from tests.integration.helpers import PLAIN, serve, terminate_backends, wait_ready
+from tests.integration.helpers import PLAIN, ReadLoad, serve, terminate_backends, wait_ready
 from tests.security.helpers import person
 
 pytestmark = pytest.mark.integration
@@ -35,39 +31,14 @@ def test_api_recovers_from_dropped_database_connections_under_load(stack: Stack)
                               files={"file": ("c.txt", (PLAIN + "Rep: load\n").encode())}).json()["id"]
     stack.worker("worker.log")
     wait_ready(call_id, 40)
-    base = serve(stack)
-    results: list[tuple[float, int]] = []
-    errors: list[str] = []
-    start = time.monotonic()
-    stop = threading.Event()
-
-    def client_loop(i: int) -> None:
-        paths = ["/api/v1/calls", f"/api/v1/calls/{call_id}/transcript", f"/api/v1/calls/{call_id}"]
-        with httpx.Client(base_url=base, headers=rep.headers, timeout=10) as http:
-            n = 0
-            while not stop.is_set():
-                sent = time.monotonic() - start
-                try:
-                    status = http.get(paths[(i + n) % len(paths)]).status_code
-                except httpx.HTTPError as exc:  # a dropped connection counts as a failure too
-                    errors.append(f"{sent:.2f}s {type(exc).__name__}: {exc}")
-                    status = -1
-                results.append((sent, status))
-                n += 1
-
-    threads = [threading.Thread(target=client_loop, args=(i,)) for i in range(CLIENTS)]
-    for t in threads:
-        t.start()
+    load = ReadLoad(serve(stack), rep.headers, call_id, CLIENTS)
     killed = []
     for at in DROPS_AT:
-        time.sleep(max(0.0, at - (time.monotonic() - start)))
+        load.sleep_until(at)
         killed.append(terminate_backends(stack.database_url))
-    time.sleep(max(0.0, SECONDS - (time.monotonic() - start)))
-    stop.set()
-    for t in threads:
-        t.join(timeout=15)
+    load.sleep_until(SECONDS)
+    statuses, results, errors = load.stop(), load.results, load.errors
 
-    statuses = [s for _, s in results]
     assert not errors, errors[:5]
     assert sum(killed) >= len(DROPS_AT), killed  # the API really had connections to lose
     assert 500 not in statuses

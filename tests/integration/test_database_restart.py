@@ -6,9 +6,6 @@ be cut."""
 
 from __future__ import annotations
 
-import threading
-import time
-
 import httpx
 import pytest
 from fastapi.testclient import TestClient
@@ -16,7 +13,7 @@ from fastapi.testclient import TestClient
 from app.users.models import Role
 from tests.factories import make_team
 from tests.integration.conftest import Postgres, Stack
-from tests.integration.helpers import PLAIN, serve, wait_ready
+from tests.integration.helpers import PLAIN, ReadLoad, serve, wait_ready
 from tests.security.helpers import person
 
 pytestmark = pytest.mark.integration
@@ -34,40 +31,15 @@ def test_api_recovers_from_a_postgresql_restart_under_load(private_stack: tuple[
     stack.worker("worker.log")
     assert wait_ready(call_id, 40).status == "ready"
     base = serve(stack)
-    results: list[tuple[float, int]] = []
-    errors: list[str] = []
-    start = time.monotonic()
-    stop = threading.Event()
-
-    def client_loop(i: int) -> None:
-        paths = ["/api/v1/calls", f"/api/v1/calls/{call_id}/transcript", f"/api/v1/calls/{call_id}"]
-        with httpx.Client(base_url=base, headers=rep.headers, timeout=15) as http:
-            n = 0
-            while not stop.is_set():
-                sent = time.monotonic() - start
-                try:
-                    status = http.get(paths[(i + n) % len(paths)]).status_code
-                except httpx.HTTPError as exc:  # a dropped connection counts as a failure too
-                    errors.append(f"{sent:.2f}s {type(exc).__name__}: {exc}")
-                    status = -1
-                results.append((sent, status))
-                n += 1
-                time.sleep(0.02)
-
-    threads = [threading.Thread(target=client_loop, args=(i,)) for i in range(CLIENTS)]
-    for t in threads:
-        t.start()
+    load = ReadLoad(base, rep.headers, call_id, CLIENTS, pause_s=0.02)
     back_at = []
     for at in RESTARTS_AT:
-        time.sleep(max(0.0, at - (time.monotonic() - start)))
+        load.sleep_until(at)
         postgres.pg_ctl("restart")  # -m fast -w: every session is cut, then the server is up again
-        back_at.append(time.monotonic() - start)
-    time.sleep(max(0.0, SECONDS - (time.monotonic() - start)))
-    stop.set()
-    for t in threads:
-        t.join(timeout=20)
+        back_at.append(load.elapsed())
+    load.sleep_until(SECONDS)
+    statuses, results, errors = load.stop(), load.results, load.errors
 
-    statuses = [s for _, s in results]
     assert not errors, errors[:5]
     assert 500 not in statuses
     assert set(statuses) <= {200, 503}, sorted(set(statuses))
