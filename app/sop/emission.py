@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from app.sop.matcher import SopIndex, UtteranceLike, _Emissions
 
 MODEL_PATH = Path(__file__).with_name("emission_model.json")
-FEATURE_VERSION = 2
+FEATURE_VERSION = 3
 
 # Per (utterance, step) evidence; each is fed twice, once for a speaker-consistent pair and once
 # for a customer's reply against a rep step (a reply's own words say little about the step).
@@ -64,6 +64,10 @@ STEP_FEATURES = (
     "context_classifier_logp",
     "context_classifier_gap",
     "context_best_by_classifier",
+    # A per-SOP classifier over those words and word pairs (which words tell this SOP's steps apart).
+    "lexical_classifier_logp",
+    "lexical_classifier_gap",
+    "best_by_lexical_classifier",
 )
 OFF_FEATURES = (
     "bias",
@@ -92,13 +96,25 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 _TOKEN = r"(?u)[\u4e00-\u9fff]|\b\w+\b"  # a Chinese character, or a word
 
 
+# Inverse L2 strength of the lexical classifier: weak, since a step has only a handful of texts and
+# one distinctive word pair should count (chosen with scripts/train_sop_emission.py: 10 and 100 did
+# about as well, 3 worse).
+LEXICAL_CLASSIFIER_C = 30.0
+
+
 @dataclass(frozen=True)
 class LexicalIndex:
-    """TF-IDF of an SOP's step texts over words and word pairs: word overlap without a segmenter."""
+    """TF-IDF of an SOP's step texts over words and word pairs: word overlap without a segmenter.
+
+    Also a multinomial logistic regression from those TF-IDF vectors to the step, fitted on the
+    same texts: where cosine counts every shared word, it weighs the words that separate steps.
+    """
 
     vectorizer: Any
     matrix: Any  # (n_texts, vocabulary) sparse
     edges: tuple[int, ...]  # text rows of step s: edges[s]:edges[s + 1]
+    clf_w: np.ndarray  # (S, vocabulary): step s scores matrix_row @ clf_w[s] + clf_b[s]
+    clf_b: np.ndarray  # (S,)
 
     @classmethod
     def build(cls, texts: Sequence[Sequence[str]]) -> LexicalIndex:
@@ -110,7 +126,8 @@ class LexicalIndex:
         vectorizer = TfidfVectorizer(token_pattern=_TOKEN, ngram_range=(1, 2), sublinear_tf=True)
         matrix = vectorizer.fit_transform(flat)
         edges = tuple(int(x) for x in np.cumsum([0] + [len(g) for g in texts]))
-        return cls(vectorizer, matrix, edges)
+        steps = np.concatenate([np.full(len(g), s) for s, g in enumerate(texts)])
+        return cls(vectorizer, matrix, edges, *_fit_lexical_classifier(matrix, steps, len(texts)))
 
     def similarities(self, texts: Sequence[str]) -> np.ndarray:
         """(T, S): cosine of each text to each step's closest text."""
@@ -118,6 +135,30 @@ class LexicalIndex:
         return np.stack(
             [sims[:, a:b].max(axis=1) for a, b in zip(self.edges[:-1], self.edges[1:])], axis=1
         )
+
+    def classifier_log_probs(self, texts: Sequence[str]) -> np.ndarray:
+        """(T, S): log p(step | text) under the lexical classifier."""
+        z = np.asarray(self.vectorizer.transform(list(texts)) @ self.clf_w.T) + self.clf_b
+        return _log_softmax(z)
+
+
+def _fit_lexical_classifier(
+    matrix: Any, steps: np.ndarray, n_steps: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weights of a balanced multinomial logistic regression (one step: all zero, it says nothing)."""
+    from sklearn.linear_model import LogisticRegression
+
+    w = np.zeros((n_steps, matrix.shape[1]))
+    b = np.zeros(n_steps)
+    if n_steps < 2:
+        return w, b
+    model = LogisticRegression(C=LEXICAL_CLASSIFIER_C, max_iter=3000, class_weight="balanced")
+    model.fit(matrix, steps)
+    if n_steps == 2:  # binary: sklearn keeps one row (step 1 vs step 0)
+        w[1], b[1] = model.coef_[0], model.intercept_[0]
+    else:
+        w[model.classes_], b[model.classes_] = model.coef_, model.intercept_
+    return w, b
 
 
 class EmissionModelError(AppError):
@@ -238,7 +279,9 @@ def evidence(
     best = sims.max(axis=1)
     spread = best.std() + 1e-3
     relative = np.clip((sims - np.median(best)) / spread, -5.0, 5.0)
-    lexical = index.lexical.similarities([u.text for u in utterances])
+    texts = [u.text for u in utterances]
+    lexical = index.lexical.similarities(texts)
+    lexical_clf = index.lexical.classifier_log_probs(texts)
     context = em.vectors + 0.5 * np.vstack([em.vectors[:1], em.vectors[:-1]])
     context /= np.maximum(np.linalg.norm(context, axis=1, keepdims=True), 1e-12)
     ctx_logit, ctx_clf = _logit_and_classifier(context, index)
@@ -250,6 +293,7 @@ def evidence(
         question[:, None] * step_rep[None], question[:, None] * step_cust[None],
         relative, lexical, _is_best(lexical), lexical - lexical.max(axis=1, keepdims=True),
         ctx_logit, ctx_clf, ctx_clf - ctx_clf.max(axis=1, keepdims=True), _is_best(ctx_clf),
+        lexical_clf, lexical_clf - lexical_clf.max(axis=1, keepdims=True), _is_best(lexical_clf),
     ]  # fmt: skip
     filler = em.filler.astype(float)
     rel_best = (best - np.median(best)) / spread

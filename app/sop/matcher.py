@@ -102,6 +102,10 @@ class MatchParams:
     # learned_back_penalty before that scaling. Chosen by scripts/train_sop_emission.py.
     learned_transition_scale: float = 1.0
     learned_back_penalty: float = 2.0
+    # Added to the learned off-SOP log-probability before decoding (negative: a step needs less
+    # evidence to win). The model is fitted per utterance; decoding with it alone left too many
+    # in-step utterances off-SOP. Chosen by scripts/train_sop_emission.py.
+    learned_off_bias: float = -0.5
 
 
 @dataclass(frozen=True)
@@ -429,10 +433,10 @@ def _learned_weights(index: SopIndex, params: MatchParams) -> np.ndarray | None:
     """
     if params.emission_weights is not None:
         return np.asarray(params.emission_weights)
+    if params.emission != "learned":
+        return None  # not read at all: the training script must run while the file is stale
     model = emission.default_model()
-    if params.emission == "learned" and index.embedder == model.embedder:
-        return model.weights
-    return None
+    return model.weights if index.embedder == model.embedder else None
 
 
 def call_features(
@@ -508,7 +512,8 @@ def _state_scores(em: _Emissions, params: MatchParams) -> np.ndarray:
     if em.learned_logp is not None:
         # Already a distribution over steps and off-SOP; the off-SOP states share its last column.
         learned = em.learned_logp
-        return np.concatenate([learned[:, :S], np.repeat(learned[:, S:], S + 1, axis=1)], axis=1)
+        off = learned[:, S:] + params.learned_off_bias
+        return np.concatenate([learned[:, :S], np.repeat(off, S + 1, axis=1)], axis=1)
     step_part = _log_sigmoid(em.logits)
     if em.clf_logp is not None:
         which = params.classifier_weight * (em.clf_logp + np.log(S))

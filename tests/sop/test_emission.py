@@ -73,6 +73,7 @@ def test_shipped_model_matches_the_decoding_defaults_and_records_its_cross_valid
     assert model.cv["params"] == {
         "learned_transition_scale": p.learned_transition_scale,
         "learned_back_penalty": p.learned_back_penalty,
+        "learned_off_bias": p.learned_off_bias,
     }
     for lang in ("en", "zh"):
         value, low, high = model.cv[f"hand_{lang}_macro_f1"]
@@ -92,3 +93,15 @@ def test_matcher_uses_the_learned_model_only_for_the_embedder_it_was_fitted_on()
     assert labels(E5, default) == labels("", replace(default, emission_weights=weights))
     assert labels("some-other-model", default) == labels("some-other-model", replace(default, emission="blend"))
     assert labels(E5, default) != labels(E5, replace(default, emission="blend"))
+
+
+def test_lexical_classifier_picks_the_step_whose_distinguishing_words_occur():
+    lex = emission.LexicalIndex.build(
+        [
+            ["what is your budget for this", "is there budget set aside"],
+            ["who signs off on this", "who else decides"],
+        ]
+    )
+    lp = lex.classifier_log_probs(["how much budget do you have", "and who decides in the end"])
+    assert lp.argmax(axis=1).tolist() == [0, 1]
+    assert np.allclose(np.exp(lp).sum(axis=1), 1.0)
