@@ -24,7 +24,15 @@ from sklearn.metrics import cohen_kappa_score
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.sop.evaluation import EVAL_SET_DIR, OFF_SOP, EvalCall, evaluate, found_deviations, gold_match, load_eval_set
+from app.sop.evaluation import (
+    EVAL_SET_DIR,
+    OFF_SOP,
+    EvalCall,
+    evaluate,
+    found_deviations,
+    gold_match,
+    load_eval_set,
+)
 from app.sop.loader import load_sop_file
 
 
