@@ -192,7 +192,8 @@ def _print(r: SopEvalReport, embedder: str, labelled_scope: bool) -> None:
     if embedder == model.embedder:
         cv = model.cv
         console.print(
-            f"learned emissions trained on {model.trained_on}: figures on those calls are in-sample; "
+            f"learned emissions trained on {model.trained_on}: figures on the calls it was trained on "
+            f"(tests/data/sop_eval, sop_train) are in-sample; "
             f"on SOPs it never saw (leave-one-SOP-out, hand-written calls) macro-F1 was "
             f"en {cv['hand_en_macro_f1'][0]:.3f}, zh {cv['hand_zh_macro_f1'][0]:.3f}",
             highlight=False,

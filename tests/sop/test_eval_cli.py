@@ -154,9 +154,12 @@ def test_labelled_set_has_16_calls_per_language_against_all_four_sops():
 
 
 TRAIN_DIR = ROOT / "tests" / "data" / "sop_train"
-LABELLED = [(c, ROOT / "sop_definitions") for c in load_eval_set()] + [
-    (c, TRAIN_DIR / "sops") for c in load_eval_set(TRAIN_DIR / "calls")
-]  # the evaluation set, then the training calls of the training-only SOPs
+HOLDOUT_DIR = ROOT / "tests" / "data" / "sop_holdout"
+LABELLED = (
+    [(c, ROOT / "sop_definitions") for c in load_eval_set()]
+    + [(c, TRAIN_DIR / "sops") for c in load_eval_set(TRAIN_DIR / "calls")]
+    + [(c, HOLDOUT_DIR / "sops") for c in load_eval_set(HOLDOUT_DIR / "calls")]
+)  # the evaluation set, the training calls of the training-only SOPs, the held-out SOPs' calls
 
 
 @pytest.mark.parametrize(("call", "sop_dir"), LABELLED, ids=lambda x: getattr(x, "id", ""))
@@ -172,3 +175,10 @@ def test_training_sops_are_other_sops_than_the_shipped_ones():
     shipped = {load_sop_file(str(p)).id for p in (ROOT / "sop_definitions").glob("*.yaml")}
     training = {load_sop_file(str(p)).id for p in (TRAIN_DIR / "sops").glob("*.yaml")}
     assert len(training) >= 4 and not training & shipped
+
+
+def test_held_out_sops_are_neither_shipped_nor_trained_on():
+    seen = {load_sop_file(str(p)).id for d in (ROOT / "sop_definitions", TRAIN_DIR / "sops") for p in d.glob("*.yaml")}
+    held_out = {load_sop_file(str(p)).id for p in (HOLDOUT_DIR / "sops").glob("*.yaml")}
+    assert len(held_out) >= 4 and not held_out & seen
+    assert {c.sop for c in load_eval_set(HOLDOUT_DIR / "calls")} == {p.name for p in (HOLDOUT_DIR / "sops").glob("*.yaml")}
