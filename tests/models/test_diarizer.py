@@ -23,10 +23,12 @@ def test_stereo_attribution_picks_the_louder_channel() -> None:
 
 
 @pytest.mark.ml
-def test_stereo_fixture_words_go_to_the_right_party(tiny_en) -> None:
+def test_stereo_fixture_words_go_to_the_right_party(whisper_base) -> None:
+    # base, the shipped default: tiny.en dropped the last two turns of this clip on ctranslate2's
+    # AVX2 kernels (an AMD EPYC host) and kept them on AVX-512 — ASR luck, not attribution.
     from models import TranscribeOptions
 
-    words = tiny_en.transcribe(AUDIO / "dialog_en_stereo.flac", TranscribeOptions(language="en")).words
+    words = whisper_base.transcribe(AUDIO / "dialog_en_stereo.flac", TranscribeOptions(language="en")).words
     left, right = load(AUDIO / "dialog_en_stereo.flac", split_stereo=True)
     got = attribute_stereo(words, left, right)
     truth = [_truth_speaker((w.start + w.end) / 2) for w in words]
