@@ -139,6 +139,10 @@ class MatchResult:
     labels: tuple[UtteranceLabel, ...]
     path: tuple[PathSegment, ...]
     params: MatchParams = field(default_factory=MatchParams)
+    # Per step: its highest posterior over the call and that utterance's index. A step can be
+    # probable somewhere without winning the single best path (a neighbour's label wins a close
+    # call); the comparison does not report such a step as missed. Empty: not computed.
+    presence: dict[str, tuple[float, int]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -612,8 +616,13 @@ def match_call(
     labels = tuple(
         _label(t, int(states[t]), utterances, em, post, index) for t in range(len(utterances))
     )
+    best = np.argmax(post[:, :S], axis=0)
+    presence = {
+        step_id: (round(float(post[best[s], s]), 4), int(utterances[int(best[s])].index))
+        for s, step_id in enumerate(index.step_ids)
+    }
     return MatchResult(
-        index.sop.id, index.sop.version, labels, collapse_path(labels, utterances, index), params
+        index.sop.id, index.sop.version, labels, collapse_path(labels, utterances, index), params, presence
     )
 
 

@@ -26,10 +26,13 @@ SHIPPED = EVAL_SET_DIR.parents[2] / "sop_definitions"
 HOLDOUT_DIR = EVAL_SET_DIR.parent / "sop_holdout"
 # Four SOPs and 20 calls the shipped model never saw (tests/data/sop_holdout), all of them,
 # measured 2026-11-26 with the shipped model: out-of-sample, unlike MEASURED.
-HOLDOUT_MEASURED = {"en": {"macro_f1": 0.712, "accuracy": 0.750}, "zh": {"macro_f1": 0.837, "accuracy": 0.825}}
+HOLDOUT_MEASURED = {
+    "en": {"macro_f1": 0.712, "accuracy": 0.750, "missed_precision": 0.75, "missed_recall": 0.75},
+    "zh": {"macro_f1": 0.837, "accuracy": 0.825, "missed_precision": 1.0, "missed_recall": 0.75},
+}
 MEASURED = {
-    "en": {"macro_f1": 0.738, "accuracy": 0.751, "missed_precision": 0.857, "missed_recall": 0.857},
-    "zh": {"macro_f1": 0.692, "accuracy": 0.694, "missed_precision": 0.667, "missed_recall": 0.364},
+    "en": {"macro_f1": 0.738, "accuracy": 0.751, "missed_precision": 1.0, "missed_recall": 0.857},
+    "zh": {"macro_f1": 0.692, "accuracy": 0.694, "missed_precision": 1.0, "missed_recall": 0.364},
 }
 
 
