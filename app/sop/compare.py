@@ -39,7 +39,7 @@ class CompareParams:
     scope_min_steps: int = 2
     # A required step missing from the path is reported as missed only when no utterance gives it
     # this posterior (MatchResult.presence); otherwise a note says where it probably happened.
-    # On the labelled sets (eval + held-out SOPs, inferred scope, pooled) 0.3 took missed-step
+    # On the labelled sets (eval + four held-out SOPs, inferred scope, pooled) 0.3 took missed-step
     # precision from 0.72 to 0.91 for recall 0.76 -> 0.71; chosen among 0.2 / 0.3 / 0.5 on the
     # eval set, the held-out SOPs agreeing (precision 0.70 -> 0.86).
     missed_presence_floor: float = 0.3

@@ -24,11 +24,11 @@ from app.sop.loader import load_sop_file
 MARGIN = 0.05
 SHIPPED = EVAL_SET_DIR.parents[2] / "sop_definitions"
 HOLDOUT_DIR = EVAL_SET_DIR.parent / "sop_holdout"
-# Four SOPs and 20 calls the shipped model never saw (tests/data/sop_holdout), all of them,
+# Six SOPs and 30 calls the shipped model never saw (tests/data/sop_holdout), all of them,
 # measured 2026-11-26 with the shipped model: out-of-sample, unlike MEASURED.
 HOLDOUT_MEASURED = {
-    "en": {"macro_f1": 0.712, "accuracy": 0.750, "missed_precision": 0.75, "missed_recall": 0.75},
-    "zh": {"macro_f1": 0.837, "accuracy": 0.825, "missed_precision": 1.0, "missed_recall": 0.75},
+    "en": {"macro_f1": 0.681, "accuracy": 0.754, "missed_precision": 0.833, "missed_recall": 0.714},
+    "zh": {"macro_f1": 0.821, "accuracy": 0.828, "missed_precision": 0.8, "missed_recall": 0.667},
 }
 MEASURED = {
     "en": {"macro_f1": 0.738, "accuracy": 0.751, "missed_precision": 1.0, "missed_recall": 0.857},
