@@ -613,8 +613,12 @@ def match_call(
         start = start_scores(index, decoding)
         states = _viterbi(scores, trans, start)
         post = _posteriors(scores, trans, start)
+    states, post, answered = _customer_replies(states, post, utterances, index)
     labels = tuple(
-        _label(t, int(states[t]), utterances, em, post, index) for t in range(len(utterances))
+        _reply_label(t, answered[t], int(states[t]), utterances, em, post, index)
+        if t in answered
+        else _label(t, int(states[t]), utterances, em, post, index)
+        for t in range(len(utterances))
     )
     best = np.argmax(post[:, :S], axis=0)
     presence = {
@@ -623,6 +627,53 @@ def match_call(
     }
     return MatchResult(
         index.sop.id, index.sop.version, labels, collapse_path(labels, utterances, index), params, presence
+    )
+
+
+def _customer_replies(
+    states: np.ndarray, post: np.ndarray, utterances: Sequence[UtteranceLike], index: SopIndex
+) -> tuple[np.ndarray, np.ndarray, dict[int, int]]:
+    """Where the SOP gives a rep step a customer reply step (`reply_to`), the customer's turns in
+    that exchange are the reply step: on customer utterances the rep step's label and posterior
+    mass move to it. Decoding cannot learn this from the evidence alone — elsewhere a customer's
+    answer carries the rep's step, and the reply's own words ("Thursday works") say little.
+    Returns the new states and posteriors, and {t: rep state} for the utterances relabelled."""
+    position = {step_id: s for s, step_id in enumerate(index.step_ids)}
+    replies = {
+        position[step.reply_to]: position[step.id]
+        for _stage, step in index.sop.steps()
+        if step.reply_to and step.reply_to in position and step.id in position
+    }
+    if not replies:
+        return states, post, {}
+    states, post, answered = states.copy(), post.copy(), {}
+    for t, utterance in enumerate(utterances):
+        if normalise_role(utterance.role) != Speaker.CUSTOMER:
+            continue
+        for rep_state, reply_state in replies.items():
+            post[t, reply_state] += post[t, rep_state]
+            post[t, rep_state] = 0.0
+            if states[t] == rep_state:
+                states[t] = reply_state
+                answered[t] = rep_state
+    return states, post, answered
+
+
+def _reply_label(
+    t: int,
+    rep_state: int,
+    reply_state: int,
+    utterances: Sequence[UtteranceLike],
+    em: _Emissions,
+    post: np.ndarray,
+    index: SopIndex,
+) -> UtteranceLabel:
+    """A customer's answer relabelled to the reply step: the evidence is the rep step's, said so."""
+    rep = _label(t, rep_state, utterances, em, post, index)
+    note = f"reply: the customer's answer to '{index.step_ids[rep_state]}' (the SOP's reply_to)"
+    return replace(
+        rep, step_id=index.step_ids[reply_state], score=round(float(post[t, reply_state]), 4),
+        evidence=(*rep.evidence, note),
     )
 
 

@@ -62,6 +62,10 @@ class Step(_Frozen):
     required: bool = False
     examples: list[Text]
     keywords: list[Text] = Field(default_factory=list)
+    # A customer step that is the customer's answer to one rep step (accepting the proposed date,
+    # confirming the terms): the customer's turns in that exchange are labelled with this step,
+    # not with the rep's (app/sop/matcher.py). Without it, a customer's answer carries the rep's step.
+    reply_to: Slug | None = None
 
     _slug = field_validator("id")(_check_slug)
 
@@ -174,9 +178,38 @@ def win_probability_problems(data: Any) -> list[Problem]:
     return problems
 
 
+def reply_to_problems(data: Any) -> list[Problem]:
+    """`reply_to` names a rep step of the same SOP, on a customer step, and each rep step has at
+    most one reply step."""
+    steps = [
+        (si, pi, step)
+        for si, stage in enumerate(_items(_get(data, "stages")))
+        for pi, step in enumerate(_items(_get(stage, "steps")))
+    ]
+    speakers = {_get(step, "id"): _get(step, "speaker") or "rep" for _si, _pi, step in steps}
+    problems: list[Problem] = []
+    answered: dict[str, str] = {}
+    for si, pi, step in steps:
+        target = _get(step, "reply_to")
+        if not isinstance(target, str):
+            continue
+        loc = ("stages", si, "steps", pi, "reply_to")
+        if str(_get(step, "speaker") or "rep") != "customer":
+            problems.append((loc, "reply_to is for customer steps: set speaker: customer or remove reply_to"))
+        elif target not in speakers:
+            problems.append((loc, f"reply_to '{target}' is not a step of this SOP"))
+        elif str(speakers[target]) != "rep":
+            problems.append((loc, f"reply_to '{target}' must name a rep step (it has speaker: {speakers[target]})"))
+        elif target in answered:
+            problems.append((loc, f"'{target}' already has a reply step ('{answered[target]}')"))
+        else:
+            answered[target] = str(_get(step, "id"))
+    return problems
+
+
 def cross_check_problems(data: Any) -> list[Problem]:
     """Checks that span several stages/steps; run on raw data so they report even beside field errors."""
-    return duplicate_id_problems(data) + win_probability_problems(data)
+    return duplicate_id_problems(data) + win_probability_problems(data) + reply_to_problems(data)
 
 
 def _get(obj: Any, key: str) -> Any:

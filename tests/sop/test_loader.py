@@ -56,6 +56,21 @@ def test_decreasing_win_probability_is_an_error():
     assert (line, path) == (20, "stages[1].win_probability") and "must not decrease" in msg
 
 
+def test_reply_to_must_name_a_rep_step_from_a_customer_step():
+    rep, customer = step("ask"), step("answer", extra="        speaker: customer\n        reply_to: ask\n")
+    load_sop(HEADER + stage(rep + customer), source="ok.yaml")  # the valid form loads
+    [(line, path, msg)] = issues_of(HEADER + stage(rep + step("answer", extra="        reply_to: ask\n")))
+    assert path == "stages[0].steps[1].reply_to" and "customer steps" in msg and line == 19
+    [(_l, _p, msg)] = issues_of(HEADER + stage(rep + step("answer", extra="        speaker: customer\n        reply_to: nope\n")))
+    assert "'nope' is not a step" in msg
+    other = step("other", extra="        speaker: customer\n")
+    [(_l, _p, msg)] = issues_of(HEADER + stage(other + step("answer", extra="        speaker: customer\n        reply_to: other\n")))
+    assert "must name a rep step" in msg
+    second = step("again", extra="        speaker: customer\n        reply_to: ask\n")
+    [(_l, path, msg)] = issues_of(HEADER + stage(rep + customer + second))
+    assert path == "stages[0].steps[2].reply_to" and "already has a reply step ('answer')" in msg
+
+
 def test_bad_slug_unknown_field_and_missing_field_are_all_reported_together():
     text = "id: Not A Slug\nversion: 1\nname: Demo\ncolour: red\nstages:\n" + stage(step(n=1))
     found = issues_of(text)

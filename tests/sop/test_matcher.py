@@ -104,3 +104,31 @@ def test_filler_detection_en_and_zh():
         and not is_filler("Tuesday works")
         and not is_filler("What's your budget?")
     )
+
+
+def _reply_call(reply_to: bool):
+    from app.sop.loader import load_sop
+    from tests.sop.helpers import Utt, tiny_sop_yaml
+
+    text = tiny_sop_yaml()
+    if reply_to:
+        text = text.replace("{id: e, name: E, speaker: customer,", "{id: e, name: E, speaker: customer, reply_to: d,")
+    sop = load_sop(text, source="tiny.yaml")
+    vecs = example_vectors(sop)
+    index = index_from_vectors(sop, vecs)
+    roles = ["rep", "rep", "rep", "rep", "customer", "rep"]
+    steps = ["a", "b", "c", "d", "d", "d"]  # the customer answers the rep's d in d's own words
+    utts = [Utt(i, r, i * 10.0, i * 10.0 + 10.0, f"u{i}") for i, r in enumerate(roles)]
+    vectors = np.stack([vecs[s][0] for s in steps])
+    return match_call(utts, index, utterance_vectors=vectors)
+
+
+def test_a_customer_answer_inside_a_rep_step_carries_its_reply_step_when_the_sop_declares_one():
+    plain, declared = _reply_call(reply_to=False), _reply_call(reply_to=True)
+    assert [lab.step_id for lab in plain.labels] == ["a", "b", "c", "d", "d", "d"]
+    assert [lab.step_id for lab in declared.labels] == ["a", "b", "c", "d", "e", "d"]
+    # The posterior mass moves with the label (the reply step is present, not missed), and the
+    # evidence is the rep step's, saying why.
+    assert declared.labels[4].score >= plain.labels[4].score and declared.presence["e"][1] == 4
+    assert declared.labels[4].similarity == plain.labels[4].similarity
+    assert "the customer's answer to 'd'" in declared.labels[4].evidence[-1]
