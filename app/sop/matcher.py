@@ -639,11 +639,7 @@ def _customer_replies(
     answer carries the rep's step, and the reply's own words ("Thursday works") say little.
     Returns the new states and posteriors, and {t: rep state} for the utterances relabelled."""
     position = {step_id: s for s, step_id in enumerate(index.step_ids)}
-    replies = {
-        position[step.reply_to]: position[step.id]
-        for _stage, step in index.sop.steps()
-        if step.reply_to and step.reply_to in position and step.id in position
-    }
+    replies = {position[step.reply_to]: position[step.id] for _stage, step in index.sop.steps() if step.reply_to}
     if not replies:
         return states, post, {}
     states, post, answered = states.copy(), post.copy(), {}

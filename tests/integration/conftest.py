@@ -102,6 +102,18 @@ class Stack:
             self.kill(process, signal.SIGTERM)
 
 
+def create_tables(url: str) -> None:
+    """Every table of the application, in the database at `url`."""
+    from sqlalchemy import create_engine
+
+    import app.model_registry  # noqa: F401
+    from app.db import Base
+
+    engine = create_engine(url)
+    Base.metadata.create_all(engine)
+    engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def pg_database() -> Iterator[str]:
     """A fresh PostgreSQL database with every table, dropped at the end of the run."""
@@ -111,14 +123,7 @@ def pg_database() -> Iterator[str]:
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     url = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
-    from sqlalchemy import create_engine
-
-    import app.model_registry  # noqa: F401
-    from app.db import Base
-
-    engine = create_engine(url)
-    Base.metadata.create_all(engine)
-    engine.dispose()
+    create_tables(url)
     yield url
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -214,14 +219,7 @@ def private_postgres() -> Iterator[Postgres]:
     server.init()
     server.pg_ctl("start")
     try:
-        from sqlalchemy import create_engine
-
-        import app.model_registry  # noqa: F401
-        from app.db import Base
-
-        engine = create_engine(server.url)
-        Base.metadata.create_all(engine)
-        engine.dispose()
+        create_tables(server.url)
         yield server
     finally:
         server.pg_ctl("stop")
@@ -232,5 +230,4 @@ def private_postgres() -> Iterator[Postgres]:
 def private_stack(private_postgres: Postgres, redis: Redis, tmp_path: Path,
                   monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Stack, Postgres]]:
     """The production shape on a PostgreSQL this test may restart."""
-    for built in _stack(private_postgres.url, redis, tmp_path, monkeypatch):
-        yield built, private_postgres
+    yield from ((built, private_postgres) for built in _stack(private_postgres.url, redis, tmp_path, monkeypatch))
