@@ -25,6 +25,7 @@ class AuditAction(StrEnum):
     token_revoke = "token.revoke"
     sop_upload = "sop.upload"
     sop_change = "sop.change"
+    sop_review = "sop.review"  # a person corrected or confirmed a call's SOP labels
     privacy_change = "team.privacy_change"
     retention_change = "team.retention_change"
     retention_run = "retention.run"

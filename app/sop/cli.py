@@ -201,3 +201,87 @@ def _print_tables(
         f"[bold]Adherence {a.score:.2f}[/] = 0.60 × coverage {a.coverage:.2f} ({a.required_seen}/{a.required_in_scope}) "
         f"+ 0.25 × order {a.order_score:.2f} + 0.15 × (1 − off-SOP share {a.off_sop_share:.2f})"
     )
+
+
+@sop_app.command()
+def review(
+    call_id: Annotated[int, typer.Argument(help="the call's id (`talktrack status` lists calls)")],
+    label: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="INDEX=STEP: the utterance's right step (STEP 'off-sop' for off-SOP); repeat"),
+    ] = None,
+    complete: Annotated[
+        bool, typer.Option("--complete", help="every label was checked: those not set are confirmed")
+    ] = False,
+    clear: Annotated[bool, typer.Option("--clear", help="remove the call's review")] = False,
+) -> None:
+    """Correct a stored call's SOP labels; its path, deviations and adherence follow the corrections."""
+    from app.db import init_db, session_scope
+    from app.sop import review as review_service
+
+    if clear and (label or complete):
+        _fail("--clear removes the review; it takes no --set or --complete")
+    if not clear and not label and not complete:
+        _fail("nothing to do: give --set INDEX=STEP (repeatable), --complete, or --clear")
+    corrections: list[dict[str, Any]] = []
+    for item in label or []:
+        index, sep, step = item.partition("=")
+        if not sep or not index.strip().isdigit() or not step.strip():
+            _fail(f"--set {item!r}: write INDEX=STEP, e.g. --set 12=handle-objection or --set 3=off-sop")
+        corrections.append({"index": int(index), "step": step.strip()})
+    init_db()
+    try:
+        with session_scope() as session:
+            from app.calls.models import Call
+
+            call = session.get(Call, call_id)
+            if call is None:
+                _fail(f"call {call_id} does not exist; `talktrack status` lists the latest calls")
+            if clear:
+                result = review_service.clear_review(session=session, call=call)
+            else:
+                result = review_service.save_review(
+                    session=session, call=call, reviewer=None, complete=complete,
+                    corrections=review_service.parse_corrections(corrections),
+                )
+            payload, adherence = result.result, result.adherence
+    except AppError as exc:
+        _fail(exc.message)
+    table = Table(title=f"Call {call_id} against {payload['sop']['id']} v{payload['sop']['version']}")
+    for column in ("#", "role", "text", "step", "corrected"):
+        table.add_column(column, overflow="fold")
+    for u in payload["utterances"]:
+        if u.get("corrected"):
+            table.add_row(str(u["index"]), u["role"], u["text"][:70], u["step"] or "off-SOP", "✓")
+    console.print(table)
+    missed = ", ".join(m["step_id"] for m in payload["deviations"]["missed"]) or "none"
+    console.print(f"adherence {adherence:.2f} · missed: {missed} · "
+                  + ("review removed" if clear else f"review {'complete' if complete else 'partial'}"))
+
+
+@sop_app.command("export-reviews")
+def export_reviews(
+    sop_id: Annotated[str, typer.Argument(help="the SOP's id")],
+    out: Annotated[Path, typer.Option("--out", help="folder for the labelled call files")],
+    include_partial: Annotated[
+        bool, typer.Option("--include-partial", help="also calls whose review is not complete")
+    ] = False,
+) -> None:
+    """Write the SOP's reviewed calls as labelled calls, for `talktrack eval sop --labels OUT`."""
+    from app.db import init_db, session_scope
+    from app.sop import review as review_service
+
+    init_db()
+    with session_scope() as session:
+        docs = review_service.reviewed_calls(session=session, sop_id=sop_id, complete_only=not include_partial)
+    if not docs:
+        _fail(f"no {'reviewed' if include_partial else 'completely reviewed'} call of SOP '{sop_id}'; "
+              "review one with `talktrack sop review CALL_ID --set … --complete`")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for doc in docs:
+            (out / f"{doc['id']}.json").write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", "utf-8")
+    except OSError as exc:
+        _fail(f"cannot write to {out}: {exc}")
+    console.print(f"wrote {len(docs)} labelled call(s) to {out}; measure the matcher on them with "
+                  f"`talktrack eval sop --sop <{sop_id} YAML> --labels {out}`")

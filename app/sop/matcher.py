@@ -148,6 +148,32 @@ class MatchResult:
         """JSON-ready form."""
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> MatchResult:
+        """The inverse of to_dict (a stored result read back)."""
+        params = dict(doc.get("params") or {})
+        if params.get("emission_weights") is not None:
+            params["emission_weights"] = tuple(params["emission_weights"])
+        known = set(MatchParams.__dataclass_fields__)
+        return cls(
+            sop_id=doc["sop_id"],
+            sop_version=int(doc["sop_version"]),
+            labels=tuple(
+                UtteranceLabel(
+                    int(lab["index"]), lab["step_id"], float(lab["score"]), float(lab["similarity"]),
+                    tuple(lab.get("evidence") or ()),
+                )
+                for lab in doc["labels"]
+            ),
+            path=tuple(
+                PathSegment(seg["step_id"], seg["stage_id"], float(seg["start"]), float(seg["end"]),
+                            tuple(int(i) for i in seg["utterance_indexes"]))
+                for seg in doc["path"]
+            ),
+            params=MatchParams(**{k: v for k, v in params.items() if k in known}),
+            presence={k: (float(v[0]), int(v[1])) for k, v in (doc.get("presence") or {}).items()},
+        )
+
 
 # ---------------------------------------------------------------------------------------------
 # SOP index: example vectors + calibration, built once per SOP version
@@ -753,7 +779,13 @@ def collapse_path(
     labels: Sequence[UtteranceLabel], utterances: Sequence[UtteranceLike], index: SopIndex
 ) -> tuple[PathSegment, ...]:
     """Consecutive labels of one step form a visit; off-SOP utterances inside a visit do not split it."""
-    stage_of = dict(zip(index.step_ids, index.stage_ids))
+    return collapse_labels(labels, utterances, dict(zip(index.step_ids, index.stage_ids)))
+
+
+def collapse_labels(
+    labels: Sequence[UtteranceLabel], utterances: Sequence[UtteranceLike], stage_of: dict[str, str]
+) -> tuple[PathSegment, ...]:
+    """collapse_path with the step -> stage map given (no index needed: reviewed labels)."""
     segs: list[tuple[str, list[int]]] = []
     for t, label in enumerate(labels):
         if label.step_id is None:

@@ -7,16 +7,13 @@ import threading
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from app import ml
 from app.calls.models import Call
-from app.db import utcnow
-from app.sop.compare import compare_path
 from app.sop.matcher import SopIndex, build_sop_index, match_call
 from app.sop.models import CallSopResult, SopVersion
-from app.sop.report import build_report
+from app.sop.review import store_result
 from app.sop.schema import SopDefinition
 from app.transcripts import service as transcripts_service
 
@@ -53,7 +50,6 @@ def match_and_store(*, session: Session, call: Call, sop_row: SopVersion) -> Cal
     vectors = _call_vectors(session, call, [u.text for u in utterances], embedder)
     index = sop_index(sop, sop_row.version, embedder)
     match = match_call(utterances, index, utterance_vectors=vectors)
-    comparison = compare_path(match, sop, utterances)
     notes = []
     if call.language and call.language != sop.language:
         notes.append(
@@ -63,27 +59,14 @@ def match_and_store(*, session: Session, call: Call, sop_row: SopVersion) -> Cal
     if utterances and not any(u.role == "rep" for u in utterances):
         notes.append("No utterance is attributed to the rep: rep-side steps cannot be matched; check the "
                      "speaker attribution (stereo channel, voiceprint) and reprocess.")
-    payload = build_report(sop=sop, version=sop_row.version, utterances=utterances, match=match,
-                           comparison=comparison, notes=notes)
-    # The raw matcher and comparison output stay alongside for tools that want every field.
-    payload |= {"match": match.to_dict(), "comparison": comparison.to_dict()}
-    session.execute(delete(CallSopResult).where(CallSopResult.call_id == call.id))
-    result = CallSopResult(
-        call_id=call.id,
-        sop_id=sop_row.sop_id,
-        sop_version=sop_row.version,
-        adherence=float(comparison.adherence.score),
-        embedding_model=embedder.name,
-        result=payload,
-        matched_at=utcnow(),
-    )
-    session.add(result)
-    session.flush()
+    # A person's corrections of this call (app/sop/review.py) apply to every new match of it.
+    result = store_result(session=session, call=call, sop_row=sop_row, utterances=utterances, match=match,
+                          notes=notes, embedding_model=embedder.name)
     log.info(
         "sop.matched call_id=%s sop=%s v%s adherence=%.3f",
         call.id,
         sop_row.sop_id,
         sop_row.version,
-        comparison.adherence.score,
+        result.adherence,
     )
     return result

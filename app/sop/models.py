@@ -45,3 +45,25 @@ class CallSopResult(Base):
     embedding_model: Mapped[str] = mapped_column(String(120))
     result: Mapped[dict[str, Any]] = mapped_column(JSON)
     matched_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CallSopReview(Base):
+    """A person's review of a call's SOP labels. The corrections outlive re-matches: every new
+    match of the call against the same SOP applies them (app/sop/review.py)."""
+
+    __tablename__ = "call_sop_review"
+
+    call_id: Mapped[int] = mapped_column(
+        ForeignKey("call.id", ondelete="CASCADE"), primary_key=True
+    )
+    sop_id: Mapped[str] = mapped_column(String(100), index=True)
+    sop_version: Mapped[int]  # the version the reviewer saw
+    # {"<utterance index>": step id, or null for off-SOP}
+    corrections: Mapped[dict[str, str | None]] = mapped_column(JSON, default=dict)
+    # True: the reviewer checked every label, so the ones left alone are confirmed too.
+    complete: Mapped[bool] = mapped_column(default=False)
+    reviewed_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    reviewed_by: Mapped[str] = mapped_column(String(254), default="")  # readable after a user is deleted
+    reviewed_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -6,15 +6,17 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, UploadFile, status
-from pydantic import BaseModel
+from fastapi import Path as PathParam
+from pydantic import BaseModel, ConfigDict, Field
 
 from app import jobs
 from app.audit import service as audit_service
 from app.audit.models import AuditAction
 from app.calls import service as calls_service
 from app.calls.models import CallStatus
-from app.deps import AdminUser, CurrentUser, SessionDep
+from app.deps import AdminUser, CoachUser, CurrentUser, SessionDep
 from app.errors import Conflict, PayloadTooLarge, Unprocessable
+from app.sop import review as review_service
 from app.sop import service as sop_service
 from app.sop.models import SopVersion
 
@@ -50,6 +52,22 @@ class CallSopOut(BaseModel):
     embedding_model: str
     matched_at: datetime
     result: dict[str, Any]
+
+
+class Correction(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    index: int = Field(ge=0, description="the utterance's index")
+    step: str | None = Field(default=None, max_length=100, description="step id; null or 'off-sop' for off-SOP")
+
+
+class ReviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    corrections: list[Correction] = Field(default_factory=list, max_length=20_000)
+    complete: bool = Field(
+        default=False, description="every label was checked: those not corrected are confirmed"
+    )
 
 
 def _summary(row: SopVersion) -> dict[str, Any]:
@@ -168,3 +186,50 @@ def rematch_call(
         raise Unprocessable("This call has no SOP: pass ?sop_id=… or set the team's default SOP.")
     jobs.enqueue(session, "sop.rematch", call_id=call.id)
     return {"call_id": call.id, "status": "queued"}
+
+
+@router.put("/calls/{call_id}/sop/review", response_model=CallSopOut)
+def review_call_sop(call_id: int, body: ReviewIn, session: SessionDep, user: CoachUser) -> CallSopOut:
+    """Correct (or confirm) utterance labels; the path, deviations and adherence follow them.
+
+    Replaces the call's previous corrections. They are applied again whenever the call is matched
+    against the same SOP (a new version, a re-match)."""
+    call = calls_service.get_call(session=session, call_id=call_id, user=user)
+    corrections = review_service.parse_corrections([c.model_dump() for c in body.corrections])
+    result = review_service.save_review(
+        session=session, call=call, reviewer=user, corrections=corrections, complete=body.complete
+    )
+    audit_service.record(
+        session=session, actor=user, action=AuditAction.sop_review, target_type="call", target_id=call.id,
+        detail={"corrections": len(corrections), "complete": body.complete},
+    )
+    return CallSopOut.model_validate(result, from_attributes=True)
+
+
+@router.delete("/calls/{call_id}/sop/review", response_model=CallSopOut)
+def delete_call_sop_review(call_id: int, session: SessionDep, user: CoachUser) -> CallSopOut:
+    """Remove the call's corrections: the matcher's labels come back."""
+    call = calls_service.get_call(session=session, call_id=call_id, user=user)
+    result = review_service.clear_review(session=session, call=call)
+    audit_service.record(
+        session=session, actor=user, action=AuditAction.sop_review, target_type="call", target_id=call.id,
+        detail={"removed": True},
+    )
+    return CallSopOut.model_validate(result, from_attributes=True)
+
+
+@router.get("/sops/{sop_id}/reviews")
+def reviewed_calls(
+    sop_id: Annotated[str, PathParam(max_length=100)],
+    session: SessionDep,
+    user: CoachUser,
+    complete_only: Annotated[bool, Query(description="only calls whose every label was checked")] = True,
+) -> dict[str, Any]:
+    """The reviewed calls of a SOP as labelled calls (the format `talktrack eval sop --labels` reads)."""
+    sop_service.get_version(session=session, sop_id=sop_id)
+    calls = review_service.reviewed_calls(session=session, sop_id=sop_id, user=user, complete_only=complete_only)
+    audit_service.record(
+        session=session, actor=user, action=AuditAction.transcript_export, target_type="sop", target_id=sop_id,
+        detail={"reviewed_calls": len(calls)},
+    )
+    return {"sop_id": sop_id, "calls": calls}

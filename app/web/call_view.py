@@ -41,6 +41,9 @@ class Row:
     score: float | None
     evidence: tuple[str, ...]
     labelled: bool
+    step_id: str | None = None
+    matcher_step: str | None = None  # the matcher's own label (differs where a person corrected it)
+    corrected: bool = False
 
 
 def build(*, session: Session, call: Call) -> dict[str, Any]:
@@ -53,6 +56,9 @@ def build(*, session: Session, call: Call) -> dict[str, Any]:
     names = {s.id: s.name for st in definition.stages for s in st.steps} if definition else {}
     colours = charts.step_colours(order)
     labels = {lab["index"]: lab for lab in result["match"]["labels"]} if result else {}
+    matcher = {lab["index"]: lab["step_id"] for lab in (result.get("matcher") or result["match"])["labels"]} \
+        if result else {}
+    corrected = set((result.get("review") or {}).get("corrected", [])) if result else set()
     return {
         "call": call,
         "has_audio": call.source_kind == SourceKind.audio,
@@ -63,7 +69,11 @@ def build(*, session: Session, call: Call) -> dict[str, Any]:
         "steps": _steps(definition, result, colours) if definition and result else [],
         "missed": [names.get(m["step_id"], m["step_id"]) for m in result["comparison"]["missed"]] if result else [],
         "comparison": result["comparison"] if result else None,
-        "rows": [_row(u, labels.get(u.index), names, colours) for u in utterances],
+        "rows": [_row(u, labels.get(u.index), names, colours, matcher.get(u.index), u.index in corrected)
+                 for u in utterances],
+        "review": (result or {}).get("review"),
+        "step_options": [(s.id, f"{st.name} · {s.name}") for st in definition.stages for s in st.steps]
+        if definition else [],
         "metrics": _metrics(call, utterances),
         "names": names,
     }
@@ -122,11 +132,12 @@ def _marks(step_id: str, required: bool, taken: set[str], missed: set[str], repe
     return tuple(marks), notes
 
 
-def _row(u: Utterance, label: dict[str, Any] | None, names: dict[str, str], colours: dict[str, str]) -> Row:
+def _row(u: Utterance, label: dict[str, Any] | None, names: dict[str, str], colours: dict[str, str],
+         matcher_step: str | None = None, corrected: bool = False) -> Row:
     step = label.get("step_id") if label else None
     return Row(u, names.get(step, step) if step else None, colours.get(step) if step else None,
                label.get("score") if label else None, tuple(label.get("evidence") or ()) if label else (),
-               label is not None)
+               label is not None, step, matcher_step, corrected)
 
 
 def _metrics(call: Call, utterances: list[Utterance]) -> list[Metric]:

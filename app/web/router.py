@@ -29,7 +29,7 @@ from app.deps import SESSION_COOKIE, SessionDep
 from app.errors import AppError, NotFound
 from app.sop.models import CallSopResult
 from app.users import service as users_service
-from app.users.models import User
+from app.users.models import Role, User
 from app.web import call_view, charts, pages
 
 HERE = Path(__file__).resolve().parent
@@ -174,7 +174,9 @@ def call_page(request: Request, call_id: int, session: SessionDep, user: PageUse
                          target_id=call.id)
     teams = {t.id: t.name for t in users_service.list_teams(session=session)}
     context = call_view.build(session=session, call=call)
-    return render(request, "call.html", {**context, "team": teams.get(call.team_id or -1)})
+    # Coaches may correct the SOP labels (the page calls PUT /api/v1/calls/{id}/sop/review).
+    can_review = user.role in (Role.admin, Role.manager, Role.trainer) and context["sop"] is not None
+    return render(request, "call.html", {**context, "team": teams.get(call.team_id or -1), "can_review": can_review})
 
 
 @router.get("/calls/{call_id}/media")

@@ -117,3 +117,25 @@ def test_calls_list_shows_a_failed_calls_error_and_filters_by_status(client) -> 
     assert "Good call" in everything and "The recording is empty (0 s of audio)." in everything
     failed_only = client.get("/", params={"status": "failed"}).text
     assert "Broken call" in failed_only and "Good call" not in failed_only
+
+
+def test_coaches_get_label_review_controls_and_see_corrections(client) -> None:  # type: ignore[no-untyped-def]
+    team = make_team()
+    rep = make_user(Role.rep, team_id=team)
+    manager = make_user(Role.manager, team_id=team)
+    call_id = matched_call(client, rep)
+    log_in(client, rep)
+    page = client.get(f"/calls/{call_id}").text
+    assert 'id="review"' not in page and 'class="relabel"' not in page  # reps read, coaches correct
+    log_in(client, manager)
+    page = client.get(f"/calls/{call_id}").text
+    assert 'id="review"' in page and page.count('class="relabel"') > 5
+    # The page's own request, sent with the session cookie as call.js sends it.
+    saved = client.put(f"/api/v1/calls/{call_id}/sop/review", headers={"Sec-Fetch-Site": "same-origin"},
+                       json={"corrections": [{"index": 0, "step": None}], "complete": True})
+    assert saved.status_code == 200, saved.text
+    page = client.get(f"/calls/{call_id}").text
+    assert "✎ corrected" in page and "every label checked" in page
+    assert 'id="review-clear"' in page
+    row = re.search(r'<li id="u0".*?</li>', page, re.DOTALL).group(0)
+    assert '<option value="" selected>off-SOP</option>' in row

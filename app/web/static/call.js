@@ -64,3 +64,37 @@
   window.addEventListener("hashchange", fromAddress);
   fromAddress();
 })();
+
+// Label review (coaches): every line whose step differs from the matcher's, or that was corrected
+// before, is sent as the call's corrections; the page reloads with the new path and deviations.
+(function () {
+  "use strict";
+  var bar = document.getElementById("review");
+  if (!bar) { return; }
+  var status = document.getElementById("review-status");
+  var url = "/api/v1/calls/" + bar.dataset.call + "/sop/review";
+
+  function send(method, body) {
+    status.textContent = "saving…";
+    fetch(url, {method: method, credentials: "same-origin",
+                headers: body ? {"Content-Type": "application/json"} : {},
+                body: body ? JSON.stringify(body) : undefined})
+      .then(function (r) {
+        if (r.ok) { window.location.reload(); return; }
+        return r.json().then(function (e) { var d = e.detail; status.textContent = "not saved: " + (typeof d === "string" ? d : JSON.stringify(d || r.status)); });
+      })
+      .catch(function () { status.textContent = "not saved: the server could not be reached"; });
+  }
+
+  document.getElementById("review-save").addEventListener("click", function () {
+    var corrections = [];
+    document.querySelectorAll("select.relabel").forEach(function (s) {
+      if (s.value !== s.dataset.matcher || s.dataset.corrected === "1") {
+        corrections.push({index: parseInt(s.dataset.index, 10), step: s.value || null});
+      }
+    });
+    send("PUT", {corrections: corrections, complete: document.getElementById("review-complete").checked});
+  });
+  var clear = document.getElementById("review-clear");
+  if (clear) { clear.addEventListener("click", function () { send("DELETE"); }); }
+})();
