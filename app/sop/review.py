@@ -291,6 +291,8 @@ def reviewed_calls(
         query = query.where(CallSopReview.complete.is_(True))
     if user is not None:
         query = query.where(visible_filter(user))
+    # A review completed against an older version no longer covers the new matcher labels: the
+    # stored result says whether it is still complete.
     return [_labelled_call(call, result) for _review, result, call in session.execute(query).all()
             if (result.result.get("review") or {}).get("complete") or not complete_only]
 
