@@ -143,7 +143,8 @@ def store_result(
 ) -> CallSopResult:
     """Compare the (reviewed) match with the SOP and replace the call's stored result in one step."""
     sop = SopDefinition.model_validate(sop_row.definition)
-    review = session.get(CallSopReview, call.id)
+    _lock_call(session, call)
+    review = session.get(CallSopReview, call.id, populate_existing=True)
     applied = apply_review(match, sop, sop_row.version, utterances, review)
     comparison = compare_path(applied.match, sop, utterances)
     payload = build_report(sop=sop, version=sop_row.version, utterances=utterances, match=applied.match,
@@ -199,6 +200,7 @@ def save_review(
     complete: bool,
 ) -> CallSopResult:
     """Validate the corrections against the call's current result, keep them, and rewrite the result."""
+    _lock_call(session, call)
     stored = _stored(session, call)
     sop_row = _version(session, stored)
     sop = SopDefinition.model_validate(sop_row.definition)
@@ -223,6 +225,7 @@ def save_review(
 
 def clear_review(*, session: Session, call: Call) -> CallSopResult:
     """Remove the call's review: the matcher's labels come back."""
+    _lock_call(session, call)
     stored = _stored(session, call)
     review = session.get(CallSopReview, call.id)
     if review is None:
@@ -247,8 +250,15 @@ def _rewrite(
     return result
 
 
+def _lock_call(session: Session, call: Call) -> None:
+    """Serialise the writers of one call's result (a match finishing, a review being saved) on the
+    call's row, so neither writes a result from a review or a match the other has just replaced.
+    PostgreSQL row lock until commit; SQLite serialises writers by itself (the clause is dropped)."""
+    session.execute(select(Call.id).where(Call.id == call.id).with_for_update())
+
+
 def _stored(session: Session, call: Call) -> CallSopResult:
-    stored = session.get(CallSopResult, call.id)
+    stored = session.get(CallSopResult, call.id, populate_existing=True)
     if stored is None:
         raise Conflict(f"Call {call.id} has no SOP result to review yet; it is reviewed after it is matched.")
     return stored
