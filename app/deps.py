@@ -157,7 +157,8 @@ def require_roles(*roles: Role):  # type: ignore[no-untyped-def]
 
 AdminUser = Annotated[User, Depends(require_roles(Role.admin))]
 ManagerUser = Annotated[User, Depends(require_roles(Role.admin, Role.manager))]
-CoachUser = Annotated[User, Depends(require_roles(Role.admin, Role.manager, Role.trainer))]
+COACH_ROLES = (Role.admin, Role.manager, Role.trainer)  # who coaches reps (and may correct SOP labels)
+CoachUser = Annotated[User, Depends(require_roles(*COACH_ROLES))]
 
 
 class Page:

@@ -29,14 +29,13 @@ from app.calls.service import visible_filter
 from app.db import utcnow
 from app.errors import Conflict, Unprocessable
 from app.sop.compare import compare_path
+from app.sop.evaluation import OFF_SOP
 from app.sop.matcher import MatchResult, UtteranceLabel, UtteranceLike, collapse_labels
 from app.sop.models import CallSopResult, CallSopReview, SopVersion
 from app.sop.report import build_report
 from app.sop.schema import SopDefinition
 from app.transcripts import service as transcripts_service
 from app.users.models import User
-
-OFF_SOP = "off-sop"  # how a correction to off-SOP may be written (as in the evaluation files)
 
 
 @dataclass(frozen=True)

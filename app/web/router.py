@@ -25,11 +25,11 @@ from app.calls import service as calls_service
 from app.calls.models import CallStatus, SourceKind
 from app.config import get_settings
 from app.db import utcnow
-from app.deps import SESSION_COOKIE, SessionDep
+from app.deps import COACH_ROLES, SESSION_COOKIE, SessionDep
 from app.errors import AppError, NotFound
 from app.sop.models import CallSopResult
 from app.users import service as users_service
-from app.users.models import Role, User
+from app.users.models import User
 from app.web import call_view, charts, pages
 
 HERE = Path(__file__).resolve().parent
@@ -175,7 +175,7 @@ def call_page(request: Request, call_id: int, session: SessionDep, user: PageUse
     teams = {t.id: t.name for t in users_service.list_teams(session=session)}
     context = call_view.build(session=session, call=call)
     # Coaches may correct the SOP labels (the page calls PUT /api/v1/calls/{id}/sop/review).
-    can_review = user.role in (Role.admin, Role.manager, Role.trainer) and context["sop"] is not None
+    can_review = user.role in COACH_ROLES and context["sop"] is not None
     return render(request, "call.html", {**context, "team": teams.get(call.team_id or -1), "can_review": can_review})
 
 

@@ -38,7 +38,7 @@ def _label(body, index):  # type: ignore[no-untyped-def]
 
 
 def _a_labelled_step(body):  # type: ignore[no-untyped-def]
-    """(utterance index, its step) of the first utterance the matcher put in a step that has one visit."""
+    """(utterance indexes, step) of the first path visit to a step the matcher visited only once."""
     visits = {}
     for seg in body["result"]["path"]:
         visits[seg["step"]] = visits.get(seg["step"], 0) + 1
