@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     # queues behind these few instead of taking every slot from the reads (keep it under
     # db_pool_size; app/deps.py).
     upload_concurrency: int = Field(default=2, ge=1, le=200)
+    # SOP matching learns from reviews: up to this many lines per step that people labelled
+    # (completely reviewed calls) or corrected join the step's examples (app/sop/review.py). 0: off.
+    sop_review_examples_per_step: int = Field(default=30, ge=0, le=500)
     default_page_size: int = 50
     max_page_size: int = 500
     # Pipeline

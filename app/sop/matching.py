@@ -11,25 +11,51 @@ from sqlalchemy.orm import Session
 
 from app import ml
 from app.calls.models import Call
+from app.config import get_settings
+from app.sop import review
 from app.sop.matcher import SopIndex, build_sop_index, match_call
 from app.sop.models import CallSopResult, SopVersion
-from app.sop.review import store_result
 from app.sop.schema import SopDefinition
 from app.transcripts import service as transcripts_service
 
 log = logging.getLogger(__name__)
 
-_indexes: dict[tuple[str, int, str], SopIndex] = {}
+# Per (SOP id, version, embedder): the reviewed lines the index was built with, and the index.
+_indexes: dict[tuple[str, int, str], tuple[dict[str, tuple[str, ...]], SopIndex]] = {}
+# Per SOP id: the review signature the reviewed lines were read at, and those lines.
+_reviewed: dict[str, tuple[tuple[int, str], dict[str, tuple[str, ...]]]] = {}
 _lock = threading.Lock()
 
 
-def sop_index(sop: SopDefinition, version: int, embedder: Any) -> SopIndex:
-    """The embedded examples of one SOP version, built once per process and embedder."""
+def sop_index(
+    sop: SopDefinition, version: int, embedder: Any, reviewed: dict[str, tuple[str, ...]] | None = None
+) -> SopIndex:
+    """The embedded examples of one SOP version plus the reviewed lines, built once per process and
+    embedder, and again when the reviewed lines change."""
     key = (sop.id, version, embedder.name)
+    reviewed = reviewed or {}
     with _lock:
-        if key not in _indexes:
-            _indexes[key] = build_sop_index(sop, embedder)
-        return _indexes[key]
+        cached = _indexes.get(key)
+        if cached is None or cached[0] != reviewed:
+            _indexes[key] = (reviewed, build_sop_index(review.with_examples(sop, reviewed), embedder))
+        return _indexes[key][1]
+
+
+def reviewed_lines(session: Session, sop: SopDefinition) -> dict[str, tuple[str, ...]]:
+    """The SOP's reviewed lines (app/sop/review.py), read again only when a review changed.
+
+    Between review changes a re-matched reviewed call may contribute stale lines (a complete
+    review of an older version): the next saved review refreshes them."""
+    per_step = get_settings().sop_review_examples_per_step
+    signature = review.review_signature(session=session, sop_id=sop.id)
+    with _lock:
+        cached = _reviewed.get(sop.id)
+    if cached is not None and cached[0] == signature:
+        return cached[1]
+    lines = review.reviewed_examples(session=session, sop=sop, per_step=per_step)
+    with _lock:
+        _reviewed[sop.id] = (signature, lines)
+    return lines
 
 
 def _call_vectors(session: Session, call: Call, texts: list[str], embedder: Any) -> np.ndarray:
@@ -48,7 +74,7 @@ def match_and_store(*, session: Session, call: Call, sop_row: SopVersion) -> Cal
     utterances = transcripts_service.utterances(session=session, call_id=call.id)
     embedder = ml.get_embedder()
     vectors = _call_vectors(session, call, [u.text for u in utterances], embedder)
-    index = sop_index(sop, sop_row.version, embedder)
+    index = sop_index(sop, sop_row.version, embedder, reviewed_lines(session, sop))
     match = match_call(utterances, index, utterance_vectors=vectors)
     notes = []
     if call.language and call.language != sop.language:
@@ -60,7 +86,7 @@ def match_and_store(*, session: Session, call: Call, sop_row: SopVersion) -> Cal
         notes.append("No utterance is attributed to the rep: rep-side steps cannot be matched; check the "
                      "speaker attribution (stereo channel, voiceprint) and reprocess.")
     # A person's corrections of this call (app/sop/review.py) apply to every new match of it.
-    result = store_result(session=session, call=call, sop_row=sop_row, utterances=utterances, match=match,
+    result = review.store_result(session=session, call=call, sop_row=sop_row, utterances=utterances, match=match,
                           notes=notes, embedding_model=embedder.name)
     log.info(
         "sop.matched call_id=%s sop=%s v%s adherence=%.3f",

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app import jobs
@@ -30,7 +30,7 @@ from app.db import utcnow
 from app.errors import Conflict, Unprocessable
 from app.sop.compare import compare_path
 from app.sop.evaluation import OFF_SOP
-from app.sop.matcher import MatchResult, UtteranceLabel, UtteranceLike, collapse_labels
+from app.sop.matcher import MatchResult, UtteranceLabel, UtteranceLike, collapse_labels, is_filler
 from app.sop.models import CallSopResult, CallSopReview, SopVersion
 from app.sop.report import build_report
 from app.sop.schema import SopDefinition
@@ -281,6 +281,65 @@ def _problems(corrections: Mapping[int, str | None], sop: SopDefinition, indexes
         problems.append(f"SOP '{sop.id}' has no step {', '.join(repr(s) for s in unknown_step[:10])}; "
                         f"use one of {', '.join(steps)}, or null / '{OFF_SOP}' for off-SOP")
     return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# reviewed lines as step examples: the matcher learns the team's own phrasings
+
+
+def review_signature(*, session: Session, sop_id: str) -> tuple[int, str]:
+    """Changes whenever a review of this SOP is saved or removed (cheap: one aggregate)."""
+    count, newest = session.execute(
+        select(func.count(), func.max(CallSopReview.reviewed_at)).where(CallSopReview.sop_id == sop_id)
+    ).one()
+    return int(count), str(newest)
+
+
+def reviewed_examples(*, session: Session, sop: SopDefinition, per_step: int) -> dict[str, tuple[str, ...]]:
+    """Lines people labelled with each step, newest reviews first, at most `per_step` per step.
+
+    From a complete review every labelled line counts, from a partial one the corrected lines. Only
+    the step's own speaker's lines (a customer's answer inside a rep step says little about how
+    the rep does the step), no fillers, none the SOP already has as an example.
+    """
+    if per_step <= 0:
+        return {}
+    steps = {step.id: step for _stage, step in sop.steps()}
+    seen = {text for step in steps.values() for text in step.examples}
+    out: dict[str, list[str]] = {}
+    rows = session.execute(
+        select(CallSopResult.result)
+        .join(CallSopReview, CallSopReview.call_id == CallSopResult.call_id)
+        .where(CallSopReview.sop_id == sop.id, CallSopResult.sop_id == sop.id)
+        .order_by(CallSopReview.reviewed_at.desc(), CallSopReview.call_id)
+    ).scalars()
+    for payload in rows:
+        review = payload.get("review") or {}
+        corrected = set(review.get("corrected", []))
+        for u in payload["utterances"]:
+            step = steps.get(u["step"] or "")
+            if step is None or not (review.get("complete") or u["index"] in corrected):
+                continue
+            text = u["text"].strip()
+            taken = out.setdefault(step.id, [])
+            if (len(taken) < per_step and text not in seen and str(u["role"]) == str(step.speaker)
+                    and not is_filler(text)):
+                taken.append(text)
+                seen.add(text)
+    return {step_id: tuple(texts) for step_id, texts in out.items() if texts}
+
+
+def with_examples(sop: SopDefinition, extra: Mapping[str, Sequence[str]]) -> SopDefinition:
+    """The SOP with extra examples appended to its steps (the definition itself is unchanged)."""
+    if not extra:
+        return sop
+    stages = [
+        stage.model_copy(update={"steps": [
+            step.model_copy(update={"examples": [*step.examples, *extra.get(step.id, ())]}) for step in stage.steps
+        ]})
+        for stage in sop.stages
+    ]
+    return sop.model_copy(update={"stages": stages})
 
 
 # ---------------------------------------------------------------------------------------------

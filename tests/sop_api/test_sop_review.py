@@ -221,3 +221,48 @@ def test_cli_review_and_export(client, tmp_path, monkeypatch) -> None:  # type: 
     assert cleared.exit_code == 0, cleared.output
     body = client.get(f"/api/v1/calls/{call_id}/sop", headers=rep).json()
     assert _label(body, indexes[0])["step"] == step
+
+
+def test_reviewed_lines_become_examples_the_next_calls_are_matched_with(client) -> None:  # type: ignore[no-untyped-def]
+    from app.sop.loader import load_sop
+    from app.sop.matcher import is_filler
+    from app.sop.review import reviewed_examples
+
+    manager, rep, call_id, first = _matched_call(client)
+    rows = first["result"]["utterances"]
+    # A rep line the matcher put in some step, which the reviewer moves to qualify-timeline.
+    line = next(u for u in rows[len(rows) // 3:] if u["role"] == "rep" and u["step"] not in (None, "qualify-timeline")
+                and len(u["text"]) > 40)
+    assert not any("qualify-timeline" in e for e in line["evidence"])
+    sop = load_sop(DISCOVERY, source="b2b-discovery.en.yaml")
+    with session_scope() as session:
+        assert reviewed_examples(session=session, sop=sop, per_step=30) == {}  # nothing reviewed yet
+    client.put(f"/api/v1/calls/{call_id}/sop/review", headers=manager,
+               json={"corrections": [{"index": line["index"], "step": "qualify-timeline"}]})
+    with session_scope() as session:
+        partial = reviewed_examples(session=session, sop=sop, per_step=30)
+    assert partial == {"qualify-timeline": (line["text"].strip(),)}  # a partial review: only the corrected line
+    body = client.put(f"/api/v1/calls/{call_id}/sop/review", headers=manager,
+                      json={"corrections": [{"index": line["index"], "step": "qualify-timeline"}],
+                            "complete": True}).json()
+    with session_scope() as session:
+        complete = reviewed_examples(session=session, sop=sop, per_step=30)
+        capped = reviewed_examples(session=session, sop=sop, per_step=1)
+        assert reviewed_examples(session=session, sop=sop, per_step=0) == {}  # the setting's "off"
+    speaker = {s.id: str(s.speaker) for _st, s in sop.steps()}
+    expected = {u["text"].strip() for u in body["result"]["utterances"]
+                if u["step"] and u["role"] == speaker[u["step"]] and not is_filler(u["text"])}
+    texts = {t for lines in complete.values() for t in lines}
+    assert line["text"].strip() in complete["qualify-timeline"]
+    assert texts == expected  # every confirmed line of the step's own speaker, nothing else
+    assert all(len(lines) == 1 for lines in capped.values())
+    # The next call of this SOP is matched with those lines among the examples: the moved line now
+    # scores highest for qualify-timeline on its own (context may still keep it where it was).
+    second = CALL + b"\nRep: Thanks again, talk soon.\n"
+    new_id = client.post("/api/v1/calls", headers=rep, files={"file": ("d.txt", second)},
+                         data={"sop_id": "b2b-discovery"}).json()["id"]
+    same = _label(client.get(f"/api/v1/calls/{new_id}/sop", headers=rep).json(), line["index"])
+    if same["step"] == "qualify-timeline":
+        assert f'example: "{line["text"].strip()}" (1.00)' in same["evidence"]
+    else:
+        assert "context: chosen over 'qualify-timeline', which scored higher alone" in same["evidence"], same
