@@ -295,6 +295,11 @@ def review_signature(*, session: Session, sop_id: str) -> tuple[int, str]:
     return int(count), str(newest)
 
 
+# The newest reviewed calls read for examples: enough to fill every step at the default cap, and
+# a bound on the work after each review change however many calls a team has reviewed.
+REVIEWED_CALLS_READ = 200
+
+
 def reviewed_examples(*, session: Session, sop: SopDefinition, per_step: int) -> dict[str, tuple[str, ...]]:
     """Lines people labelled with each step, newest reviews first, at most `per_step` per step.
 
@@ -312,6 +317,7 @@ def reviewed_examples(*, session: Session, sop: SopDefinition, per_step: int) ->
         .join(CallSopReview, CallSopReview.call_id == CallSopResult.call_id)
         .where(CallSopReview.sop_id == sop.id, CallSopResult.sop_id == sop.id)
         .order_by(CallSopReview.reviewed_at.desc(), CallSopReview.call_id)
+        .limit(REVIEWED_CALLS_READ)
     ).scalars()
     for payload in rows:
         review = payload.get("review") or {}
