@@ -22,8 +22,8 @@ log = logging.getLogger(__name__)
 
 # Per (SOP id, version, embedder): the reviewed lines the index was built with, and the index.
 _indexes: dict[tuple[str, int, str], tuple[dict[str, tuple[str, ...]], SopIndex]] = {}
-# Per SOP id: the review signature the reviewed lines were read at, and those lines.
-_reviewed: dict[str, tuple[tuple[int, str], dict[str, tuple[str, ...]]]] = {}
+# Per (SOP id, version): the review signature the reviewed lines were read at, and those lines.
+_reviewed: dict[tuple[str, int], tuple[tuple[int, str], dict[str, tuple[str, ...]]]] = {}
 _lock = threading.Lock()
 
 
@@ -41,7 +41,7 @@ def sop_index(
         return _indexes[key][1]
 
 
-def reviewed_lines(session: Session, sop: SopDefinition) -> dict[str, tuple[str, ...]]:
+def reviewed_lines(session: Session, sop: SopDefinition, version: int) -> dict[str, tuple[str, ...]]:
     """The SOP's reviewed lines (app/sop/review.py), read again only when a review changed.
 
     Between review changes a re-matched reviewed call may contribute stale lines (a complete
@@ -49,12 +49,12 @@ def reviewed_lines(session: Session, sop: SopDefinition) -> dict[str, tuple[str,
     per_step = get_settings().sop_review_examples_per_step
     signature = review.review_signature(session=session, sop_id=sop.id)
     with _lock:
-        cached = _reviewed.get(sop.id)
+        cached = _reviewed.get((sop.id, version))
     if cached is not None and cached[0] == signature:
         return cached[1]
     lines = review.reviewed_examples(session=session, sop=sop, per_step=per_step)
     with _lock:
-        _reviewed[sop.id] = (signature, lines)
+        _reviewed[(sop.id, version)] = (signature, lines)
     return lines
 
 
@@ -74,7 +74,7 @@ def match_and_store(*, session: Session, call: Call, sop_row: SopVersion) -> Cal
     utterances = transcripts_service.utterances(session=session, call_id=call.id)
     embedder = ml.get_embedder()
     vectors = _call_vectors(session, call, [u.text for u in utterances], embedder)
-    index = sop_index(sop, sop_row.version, embedder, reviewed_lines(session, sop))
+    index = sop_index(sop, sop_row.version, embedder, reviewed_lines(session, sop, sop_row.version))
     match = match_call(utterances, index, utterance_vectors=vectors)
     notes = []
     if call.language and call.language != sop.language:
@@ -86,8 +86,8 @@ def match_and_store(*, session: Session, call: Call, sop_row: SopVersion) -> Cal
         notes.append("No utterance is attributed to the rep: rep-side steps cannot be matched; check the "
                      "speaker attribution (stereo channel, voiceprint) and reprocess.")
     # A person's corrections of this call (app/sop/review.py) apply to every new match of it.
-    result = review.store_result(session=session, call=call, sop_row=sop_row, utterances=utterances, match=match,
-                          notes=notes, embedding_model=embedder.name)
+    result = review.store_result(session=session, call=call, sop_row=sop_row, utterances=utterances,
+                                 match=match, notes=notes, embedding_model=embedder.name)
     log.info(
         "sop.matched call_id=%s sop=%s v%s adherence=%.3f",
         call.id,
