@@ -91,6 +91,8 @@ def enqueue(session: Session, task_name: str, **kwargs: Any) -> Job:
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT released: the jobs' rows are not committed until the outer transaction is
     job_ids = session.info.pop("pending_jobs", None)
     if job_ids:
         # Runs outside the committed transaction, on a fresh session.
@@ -107,6 +109,9 @@ def _dispatch_quietly(job_ids: list[int]) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # only a SAVEPOINT rolled back: the outer transaction's jobs still stand (a job enqueued
+        # inside it has no row any more, and dispatching skips it)
     session.info.pop("pending_jobs", None)
 
 
