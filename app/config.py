@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     # SOP matching learns from reviews: up to this many lines per step that people labelled
     # (completely reviewed calls) or corrected join the step's examples (app/sop/review.py). 0: off.
     sop_review_examples_per_step: int = Field(default=30, ge=0, le=500)
+    # Once this many reviews of a SOP were saved or removed since its calls were last re-matched,
+    # they are all re-matched in the background, so every call gains from what was learned. 0: only
+    # on request (POST /api/v1/sops/{id}/rematch, `talktrack sop rematch`).
+    sop_review_rematch_after: int = Field(default=5, ge=0, le=100_000)
     default_page_size: int = 50
     max_page_size: int = 500
     # Pipeline

@@ -36,13 +36,15 @@ def rematch_call(call_id: int) -> bool:
 
 
 def rematch_all(sop_id: str) -> int:
-    """Queue a re-match of every call that uses this SOP (after a new version lands)."""
+    """Queue a re-match of every call that uses this SOP (a new version, or what reviews taught)."""
     from app import jobs
     from app.db import session_scope
+    from app.sop import learning
     from app.sop import service as sop_service
 
     with session_scope() as session:
         call_ids = sop_service.calls_using(session=session, sop_id=sop_id)
         for call_id in call_ids:
             jobs.enqueue(session, "sop.rematch", call_id=call_id)
+        learning.record_rematch(session=session, sop_id=sop_id, calls=len(call_ids))
     return len(call_ids)

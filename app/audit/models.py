@@ -26,6 +26,7 @@ class AuditAction(StrEnum):
     sop_upload = "sop.upload"
     sop_change = "sop.change"
     sop_review = "sop.review"  # a person corrected or confirmed a call's SOP labels
+    sop_rematch = "sop.rematch"  # a person asked for every call of a SOP to be matched again
     privacy_change = "team.privacy_change"
     retention_change = "team.retention_change"
     retention_run = "retention.run"

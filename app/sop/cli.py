@@ -245,6 +245,9 @@ def review(
                     corrections=review_service.parse_corrections(corrections),
                 )
             payload, adherence = result.result, result.adherence
+            from app.sop import learning
+
+            relearn = learning.record_review_change(session=session, sop_id=result.sop_id)
     except AppError as exc:
         _fail(exc.message)
     table = Table(title=f"Call {call_id} against {payload['sop']['id']} v{payload['sop']['version']}")
@@ -257,6 +260,84 @@ def review(
     missed = ", ".join(m["step_id"] for m in payload["deviations"]["missed"]) or "none"
     console.print(f"adherence {adherence:.2f} · missed: {missed} · "
                   + ("review removed" if clear else f"review {'complete' if complete else 'partial'}"))
+    if relearn:
+        console.print(f"enough reviews of {payload['sop']['id']} changed: its calls are queued for a re-match "
+                      "with what they taught the matcher (a worker runs it; or `talktrack sop rematch` now)")
+
+
+@sop_app.command()
+def learning(sop_id: Annotated[str, typer.Argument(help="the SOP's id")]) -> None:
+    """What the matcher learned from the SOP's reviews: lines per step, and changes not applied yet."""
+    from app.db import init_db, session_scope
+    from app.sop import learning as learning_service
+    from app.sop import service as sop_service
+
+    init_db()
+    try:
+        with session_scope() as session:
+            doc = learning_service.status(session=session, sop_row=sop_service.get_version(session=session, sop_id=sop_id))
+    except AppError as exc:
+        _fail(exc.message)
+    table = Table(title=f"{doc['name']} ({doc['sop_id']} v{doc['version']}): examples per step")
+    for column, justify in (("stage", "left"), ("step", "left"), ("speaker", "left"), ("written", "right"),
+                            ("learned", "right"), ("newest learned line", "left")):
+        table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for step in doc["steps"]:
+        newest = step["learned_examples"][0][:60] if step["learned_examples"] else ""
+        table.add_row(step["stage_id"], step["step_id"], step["speaker"], str(step["examples"]),
+                      str(step["learned"]) if step["learned"] else "·", newest)
+    console.print(table)
+    last = doc["last_rematch"]
+    console.print(
+        f"{doc['reviewed_calls']} reviewed call(s), {doc['complete_reviews']} complete · at most "
+        f"{doc['examples_per_step']} learned lines per step · "
+        f"{doc['review_changes_since_rematch']} review change(s) since the calls were last re-matched"
+        + (f" ({last['at'][:16]}, {last['calls']} calls)" if last else "")
+        + (f"; they are re-matched after {doc['rematch_after']}" if doc["rematch_after"] else "")
+    )
+
+
+@sop_app.command()
+def rematch(
+    sop_id: Annotated[str, typer.Argument(help="the SOP's id")],
+    queue: Annotated[bool, typer.Option("--queue", help="leave it to the workers instead of matching here")] = False,
+) -> None:
+    """Match every call of the SOP again, with its latest version and what its reviews taught."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from app import jobs
+    from app.calls.models import Call, CallStatus
+    from app.db import init_db, session_scope
+    from app.sop import learning as learning_service
+    from app.sop import service as sop_service
+
+    init_db()
+    try:
+        with session_scope() as session:
+            sop_service.get_version(session=session, sop_id=sop_id)
+            if queue:
+                learning_service.queue_rematch(session=session, sop_id=sop_id)
+            call_ids = sop_service.calls_using(session=session, sop_id=sop_id)
+    except AppError as exc:
+        _fail(exc.message)
+    if queue:
+        console.print(f"queued: the workers re-match the {len(call_ids)} call(s) of {sop_id}")
+        return
+    done = 0
+    with Progress(TextColumn("re-matching"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console) as progress:
+        task = progress.add_task("", total=len(call_ids))
+        for call_id in call_ids:
+            with session_scope() as session:
+                call = session.get(Call, call_id)
+                ready = call is not None and call.status == CallStatus.ready
+                if ready and sop_service.match_and_store(session=session, call=call) is not None:
+                    done += 1
+                    jobs.enqueue(session, "library.update", call_id=call_id)  # clips follow the labels
+            progress.advance(task)
+    with session_scope() as session:
+        learning_service.record_rematch(session=session, sop_id=sop_id, calls=done, applied_changes=True)
+    console.print(f"re-matched {done} call(s) of {sop_id}; not ready or without a SOP: {len(call_ids) - done}")
 
 
 @sop_app.command("export-reviews")

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 # Per (SOP id, version, embedder): the reviewed lines the index was built with, and the index.
 _indexes: dict[tuple[str, int, str], tuple[dict[str, tuple[str, ...]], SopIndex]] = {}
 # Per (SOP id, version): the review signature the reviewed lines were read at, and those lines.
-_reviewed: dict[tuple[str, int], tuple[tuple[int, str], dict[str, tuple[str, ...]]]] = {}
+_reviewed: dict[tuple[str, int], tuple[tuple[int, str, str], dict[str, tuple[str, ...]]]] = {}
 _lock = threading.Lock()
 
 
@@ -42,10 +42,8 @@ def sop_index(
 
 
 def reviewed_lines(session: Session, sop: SopDefinition, version: int) -> dict[str, tuple[str, ...]]:
-    """The SOP's reviewed lines (app/sop/review.py), read again only when a review changed.
-
-    Between review changes a re-matched reviewed call may contribute stale lines (a complete
-    review of an older version): the next saved review refreshes them."""
+    """The SOP's reviewed lines (app/sop/review.py), read again only when a review changed or a
+    reviewed call was matched again (review.review_signature)."""
     per_step = get_settings().sop_review_examples_per_step
     signature = review.review_signature(session=session, sop_id=sop.id)
     with _lock:

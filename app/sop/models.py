@@ -67,3 +67,15 @@ class CallSopReview(Base):
     )
     reviewed_by: Mapped[str] = mapped_column(String(254), default="")  # readable after a user is deleted
     reviewed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SopLearning(Base):
+    """What a SOP's stored matches have learned from its reviews: reviews saved or removed since
+    the last re-match of its calls, which the next one picks up (app/sop/review.relearn_if_due)."""
+
+    __tablename__ = "sop_learning"
+
+    sop_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    review_changes: Mapped[int] = mapped_column(default=0)  # since the last re-match was queued
+    rematched_at: Mapped[datetime | None]
+    rematch_calls: Mapped[int] = mapped_column(default=0)  # calls the last re-match queued

@@ -287,12 +287,15 @@ def _problems(corrections: Mapping[int, str | None], sop: SopDefinition, indexes
 # reviewed lines as step examples: the matcher learns the team's own phrasings
 
 
-def review_signature(*, session: Session, sop_id: str) -> tuple[int, str]:
-    """Changes whenever a review of this SOP is saved or removed (cheap: one aggregate)."""
-    count, newest = session.execute(
-        select(func.count(), func.max(CallSopReview.reviewed_at)).where(CallSopReview.sop_id == sop_id)
+def review_signature(*, session: Session, sop_id: str) -> tuple[int, str, str]:
+    """Changes whenever a review of this SOP is saved or removed, or a reviewed call is matched
+    again (its stored lines may change): one aggregate over the reviews and their results."""
+    count, newest, matched = session.execute(
+        select(func.count(), func.max(CallSopReview.reviewed_at), func.max(CallSopResult.matched_at))
+        .outerjoin(CallSopResult, CallSopResult.call_id == CallSopReview.call_id)
+        .where(CallSopReview.sop_id == sop_id)
     ).one()
-    return int(count), str(newest)
+    return int(count), str(newest), str(matched)
 
 
 # The newest reviewed calls read for examples: enough to fill every step at the default cap, and
@@ -300,26 +303,31 @@ def review_signature(*, session: Session, sop_id: str) -> tuple[int, str]:
 REVIEWED_CALLS_READ = 200
 
 
-def reviewed_examples(*, session: Session, sop: SopDefinition, per_step: int) -> dict[str, tuple[str, ...]]:
+def reviewed_examples(
+    *, session: Session, sop: SopDefinition, per_step: int, user: User | None = None
+) -> dict[str, tuple[str, ...]]:
     """Lines people labelled with each step, newest reviews first, at most `per_step` per step.
 
     From a complete review every labelled line counts, from a partial one the corrected lines. Only
     the step's own speaker's lines (a customer's answer inside a rep step says little about how
-    the rep does the step), no fillers, none the SOP already has as an example.
+    the rep does the step), no fillers, none the SOP already has as an example. With a user: only
+    the lines of calls that user may see (the matcher itself reads every team's).
     """
     if per_step <= 0:
         return {}
     steps = {step.id: step for _stage, step in sop.steps()}
     seen = {text for step in steps.values() for text in step.examples}
     out: dict[str, list[str]] = {}
-    rows = session.execute(
+    query = (
         select(CallSopResult.result)
         .join(CallSopReview, CallSopReview.call_id == CallSopResult.call_id)
         .where(CallSopReview.sop_id == sop.id, CallSopResult.sop_id == sop.id)
         .order_by(CallSopReview.reviewed_at.desc(), CallSopReview.call_id)
         .limit(REVIEWED_CALLS_READ)
-    ).scalars()
-    for payload in rows:
+    )
+    if user is not None:
+        query = query.join(Call, Call.id == CallSopResult.call_id).where(visible_filter(user))
+    for payload in session.execute(query).scalars():
         review = payload.get("review") or {}
         corrected = set(review.get("corrected", []))
         for u in payload["utterances"]:

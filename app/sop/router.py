@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, UploadFile, status
 from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from app import jobs
 from app.audit import service as audit_service
@@ -16,9 +17,10 @@ from app.calls import service as calls_service
 from app.calls.models import CallStatus
 from app.deps import AdminUser, CoachUser, CurrentUser, SessionDep
 from app.errors import Conflict, PayloadTooLarge, Unprocessable
+from app.sop import learning
 from app.sop import review as review_service
 from app.sop import service as sop_service
-from app.sop.models import SopVersion
+from app.sop.models import CallSopResult, SopVersion
 
 router = APIRouter(prefix="/api/v1", tags=["sop"])
 MAX_SOP_BYTES = 2 * 1024 * 1024
@@ -52,6 +54,12 @@ class CallSopOut(BaseModel):
     embedding_model: str
     matched_at: datetime
     result: dict[str, Any]
+
+
+class ReviewOut(CallSopOut):
+    sop_rematch_queued: bool = Field(
+        description="enough reviews of this SOP changed: every call of it is being re-matched with what they taught"
+    )
 
 
 class Correction(BaseModel):
@@ -188,8 +196,8 @@ def rematch_call(
     return {"call_id": call.id, "status": "queued"}
 
 
-@router.put("/calls/{call_id}/sop/review", response_model=CallSopOut)
-def review_call_sop(call_id: int, body: ReviewIn, session: SessionDep, user: CoachUser) -> CallSopOut:
+@router.put("/calls/{call_id}/sop/review", response_model=ReviewOut)
+def review_call_sop(call_id: int, body: ReviewIn, session: SessionDep, user: CoachUser) -> ReviewOut:
     """Correct (or confirm) utterance labels; the path, deviations and adherence follow them.
 
     Replaces the call's previous corrections. They are applied again whenever the call is matched
@@ -203,11 +211,11 @@ def review_call_sop(call_id: int, body: ReviewIn, session: SessionDep, user: Coa
         session=session, actor=user, action=AuditAction.sop_review, target_type="call", target_id=call.id,
         detail={"corrections": len(corrections), "complete": body.complete},
     )
-    return CallSopOut.model_validate(result, from_attributes=True)
+    return _review_out(session, result)
 
 
-@router.delete("/calls/{call_id}/sop/review", response_model=CallSopOut)
-def delete_call_sop_review(call_id: int, session: SessionDep, user: CoachUser) -> CallSopOut:
+@router.delete("/calls/{call_id}/sop/review", response_model=ReviewOut)
+def delete_call_sop_review(call_id: int, session: SessionDep, user: CoachUser) -> ReviewOut:
     """Remove the call's corrections: the matcher's labels come back."""
     call = calls_service.get_call(session=session, call_id=call_id, user=user)
     result = review_service.clear_review(session=session, call=call)
@@ -215,7 +223,35 @@ def delete_call_sop_review(call_id: int, session: SessionDep, user: CoachUser) -
         session=session, actor=user, action=AuditAction.sop_review, target_type="call", target_id=call.id,
         detail={"removed": True},
     )
-    return CallSopOut.model_validate(result, from_attributes=True)
+    return _review_out(session, result)
+
+
+def _review_out(session: Session, result: CallSopResult) -> ReviewOut:
+    queued = learning.record_review_change(session=session, sop_id=result.sop_id)
+    out = CallSopOut.model_validate(result, from_attributes=True)
+    return ReviewOut(**out.model_dump(), sop_rematch_queued=queued)
+
+
+@router.get("/sops/{sop_id}/learning")
+def sop_learning(
+    sop_id: Annotated[str, PathParam(max_length=100)], session: SessionDep, user: CoachUser
+) -> dict[str, Any]:
+    """What the matcher learned from this SOP's reviews: lines per step, and changes not yet applied."""
+    row = sop_service.get_version(session=session, sop_id=sop_id)
+    return learning.status(session=session, sop_row=row, user=user)
+
+
+@router.post("/sops/{sop_id}/rematch", status_code=status.HTTP_202_ACCEPTED)
+def rematch_sop(
+    sop_id: Annotated[str, PathParam(max_length=100)], session: SessionDep, user: CoachUser
+) -> dict[str, Any]:
+    """Re-match every call of the SOP now (each old result stays until its new one is written)."""
+    sop_service.get_version(session=session, sop_id=sop_id)
+    learning.queue_rematch(session=session, sop_id=sop_id)
+    audit_service.record(
+        session=session, actor=user, action=AuditAction.sop_rematch, target_type="sop", target_id=sop_id,
+    )
+    return {"sop_id": sop_id, "status": "queued"}
 
 
 @router.get("/sops/{sop_id}/reviews")

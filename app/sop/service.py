@@ -8,9 +8,9 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app import jobs
 from app.calls.models import Call, CallStatus
 from app.errors import NotFound
+from app.sop import learning
 from app.sop.loader import diff_sops, load_sop, sop_hash
 from app.sop.models import CallSopResult, SopVersion
 from app.sop.schema import SopDefinition
@@ -50,7 +50,7 @@ def save_sop(
     session.add(row)
     session.flush()
     if latest is not None:
-        jobs.enqueue(session, "sop.rematch_all", sop_id=definition.id)
+        learning.queue_rematch(session=session, sop_id=definition.id)
     log.info("sop.saved sop_id=%s version=%s", row.sop_id, row.version)
     return row, True
 
