@@ -6,17 +6,22 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.calls import storage
 from app.calls.models import Call
+from app.calls.service import visible_filter
 from app.config import get_settings
 from app.db import utcnow
 from app.deals import analytics
+from app.deps import COACH_ROLES
 from app.errors import AppError
 from app.library import query as query_service
 from app.library import talk_tracks as tracks_service
+from app.sop import learning
 from app.sop import service as sop_service
+from app.sop.models import CallSopResult, CallSopReview
 from app.sop.schema import SopKind
 from app.users import service as users_service
 from app.users.models import Role, User
@@ -129,3 +134,83 @@ def _teams(session: Session, user: User) -> list[tuple[int, str]]:
     teams = users_service.list_teams(session=session)
     mine = user.team_ids()
     return [(t.id, t.name) for t in teams if user.role == Role.admin or t.id in mine]
+
+
+# ---------------------------------------------------------------- SOPs
+
+# How many of the newest matched calls the SOP page reads for "how often each step is missed".
+RECENT_MATCHES = 200
+
+
+def sops(*, session: Session, user: User) -> dict[str, Any]:
+    """Every SOP (latest version) with its size and how the calls the user may see adhere to it."""
+    rows = sop_service.list_latest(session=session)
+    stats = {
+        sop_id: (int(n), float(mean) if mean is not None else None)
+        for sop_id, n, mean in session.execute(
+            select(CallSopResult.sop_id, func.count(), func.avg(CallSopResult.adherence))
+            .join(Call, Call.id == CallSopResult.call_id).where(visible_filter(user))
+            .group_by(CallSopResult.sop_id)
+        ).all()
+    }
+    reviewed = dict(session.execute(
+        select(CallSopReview.sop_id, func.count()).join(Call, Call.id == CallSopReview.call_id)
+        .where(visible_filter(user)).group_by(CallSopReview.sop_id)
+    ).all())
+    items = []
+    for row in rows:
+        definition = sop_service.definition_of(row)
+        calls, adherence = stats.get(row.sop_id, (0, None))
+        items.append({"row": row, "stages": len(definition.stages), "steps": len(definition.steps()),
+                      "calls": calls, "adherence": adherence, "reviewed": int(reviewed.get(row.sop_id, 0))})
+    return {"sops": items}
+
+
+def sop_detail(*, session: Session, user: User, sop_id: str, version: int | None = None) -> dict[str, Any]:
+    """One SOP version: its prescribed path, how often each step is missed in the user's recent calls,
+    what the matcher learned from reviews (coaches), and its version history with the last change."""
+    from app.calls.service import visible_filter
+    row = sop_service.get_version(session=session, sop_id=sop_id, version=version)
+    definition = sop_service.definition_of(row)
+    versions = sop_service.versions(session=session, sop_id=sop_id)
+    previous = max((v.version for v in versions if v.version < row.version), default=None)
+    changes = sop_service.diff(session=session, sop_id=sop_id, old=previous, new=row.version) if previous else []
+    payloads = session.execute(
+        select(CallSopResult.result).join(Call, Call.id == CallSopResult.call_id)
+        .where(CallSopResult.sop_id == sop_id, CallSopResult.sop_version == row.version, visible_filter(user))
+        .order_by(CallSopResult.matched_at.desc()).limit(RECENT_MATCHES)
+    ).scalars().all()
+    missed: dict[str, int] = {}
+    seen: dict[str, int] = {}
+    for payload in payloads:
+        for m in payload.get("deviations", {}).get("missed", []):
+            missed[m["step_id"]] = missed.get(m["step_id"], 0) + 1
+        for step_id in {seg["step"] for seg in payload.get("path", [])}:
+            seen[step_id] = seen.get(step_id, 0) + 1
+    coach = user.role in COACH_ROLES
+    status = learning.status(session=session, sop_row=row, user=user) if coach else None
+    learned = {s["step_id"]: s for s in status["steps"]} if status else {}
+    stages = [
+        {"stage": stage, "steps": [
+            {"step": step, "position": position, "seen": seen.get(step.id, 0), "missed": missed.get(step.id, 0),
+             "learned": learned.get(step.id)}
+            for position, step in steps
+        ]}
+        for stage, steps in _numbered(definition)
+    ]
+    return {"row": row, "sop": definition, "stages": stages, "n_steps": len(definition.steps()),
+            "versions": versions, "previous": previous,
+            "changes": changes, "matched": len(payloads), "recent_limit": RECENT_MATCHES,
+            "learning": status, "can_rematch": coach}
+
+
+def _numbered(definition: Any) -> list[tuple[Any, list[tuple[int, Any]]]]:
+    """Stages with their steps numbered through the whole SOP (1, 2, … as the prescribed path)."""
+    out, position = [], 0
+    for stage in definition.stages:
+        numbered = []
+        for step in stage.steps:
+            position += 1
+            numbered.append((position, step))
+        out.append((stage, numbered))
+    return out

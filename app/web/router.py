@@ -1,4 +1,4 @@
-"""Server-rendered pages: login, calls, the call page (timeline), library, pipeline.
+"""Server-rendered pages: login, calls, the call page (timeline), SOPs, library, pipeline.
 
 Pages are kept out of the OpenAPI schema: they answer a browser (303 to /login, HTML errors),
 not an API client. They call the same services with the same permission checks as the API.
@@ -26,7 +26,9 @@ from app.calls.models import CallStatus, SourceKind
 from app.config import get_settings
 from app.db import utcnow
 from app.deps import COACH_ROLES, SESSION_COOKIE, SessionDep
-from app.errors import AppError, NotFound
+from app.errors import AppError, Forbidden, NotFound
+from app.sop import learning
+from app.sop import service as sop_service
 from app.sop.models import CallSopResult
 from app.users import service as users_service
 from app.users.models import User
@@ -190,6 +192,35 @@ def call_media(call_id: int, session: SessionDep, user: PageUser) -> FileRespons
         AUDIO_TYPES.get(call.source_format.lower(), "application/octet-stream")
     return FileResponse(path, media_type=media_type, content_disposition_type="inline",
                         filename=f"call-{call.id}{path.suffix}")
+
+
+# ---------------------------------------------------------------- SOPs
+
+
+@router.get("/sops")
+def sops_page(request: Request, session: SessionDep, user: PageUser) -> HTMLResponse:
+    """Every SOP with its size and how the user's visible calls adhere to it."""
+    return render(request, "sops.html", pages.sops(session=session, user=user))
+
+
+@router.get("/sops/{sop_id}")
+def sop_page(request: Request, sop_id: str, session: SessionDep, user: PageUser, version: int | None = None,
+             rematch: str = "") -> HTMLResponse:
+    """The prescribed path of one SOP version, steps missed in recent calls, learning and history."""
+    context = pages.sop_detail(session=session, user=user, sop_id=sop_id[:100], version=version)
+    return render(request, "sop.html", {**context, "rematch_queued": rematch == "queued"})
+
+
+@router.post("/sops/{sop_id}/rematch")
+def sop_rematch(sop_id: str, session: SessionDep, user: PageUser) -> RedirectResponse:
+    """Coaches: re-match every call of the SOP now (the page's button; same as the API's POST)."""
+    if user.role not in COACH_ROLES:
+        raise Forbidden("Only managers, trainers and admins can re-match a SOP's calls.")
+    row = sop_service.get_version(session=session, sop_id=sop_id[:100])
+    learning.queue_rematch(session=session, sop_id=row.sop_id)
+    audit_service.record(session=session, actor=user, action=AuditAction.sop_rematch, target_type="sop",
+                         target_id=row.sop_id)
+    return RedirectResponse(f"/sops/{quote(row.sop_id)}?rematch=queued", status_code=303)
 
 
 # ---------------------------------------------------------------- library and pipeline
