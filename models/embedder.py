@@ -39,8 +39,10 @@ class SentenceTransformerEmbedder:
     def __init__(self, path: str | Path, *, name: str | None = None, e5_prefixes: bool | None = None,
                  device: str | None = None) -> None:
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
 
         get_model_settings()  # sets HF_HUB_OFFLINE before the hub client is imported
+        hf_logging.disable_progress_bar()  # a local folder: no download to follow, only noise in CLI output
         device = device or _torch_device()
         try:
             self._model: Any = SentenceTransformer(str(path), device=device)

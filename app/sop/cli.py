@@ -195,7 +195,10 @@ def _print_tables(
         )
     for note in cmp.notes:
         dev.add_row("note", "-", "-", note)
-    console.print(dev)
+    if dev.row_count:
+        console.print(dev)
+    else:
+        console.print("[green]No deviations[/]: every required step in scope was taken, in order.")
     a = cmp.adherence
     console.print(
         f"[bold]Adherence {a.score:.2f}[/] = 0.60 × coverage {a.coverage:.2f} ({a.required_seen}/{a.required_in_scope}) "

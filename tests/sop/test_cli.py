@@ -67,3 +67,54 @@ def test_match_prints_json_with_path_and_adherence(tmp_path):
     assert set(doc["deviations"]) == {"missed", "out_of_order", "repeated", "off_sop"}
     assert doc["path"] and 0.0 <= doc["adherence"]["score"] <= 1.0 and doc["adherence"]["formula"]
     assert any(row["status"] == "missed" for row in doc["prescribed"]), "a 4-line call misses required steps"
+
+
+TWO_STEPS = """\
+id: tiny-call
+version: 1
+name: Tiny call
+language: en
+stages:
+  - id: only
+    name: Only stage
+    steps:
+      - id: ask-budget
+        name: Ask the budget
+        required: true
+        examples:
+          - Have you set aside a budget for this project?
+          - What budget do you have for this project?
+          - Is there money allocated for the project?
+          - How much budget is set aside for this?
+          - Do you have a budget range for the project?
+      - id: book-meeting
+        name: Book the next meeting
+        required: true
+        examples:
+          - Shall we book a meeting next Tuesday at ten?
+          - Can we put a meeting in the calendar for next week?
+          - Let us book the next meeting for Thursday.
+          - Would a meeting next Monday work for you?
+          - I will send a calendar invite for our next meeting.
+"""
+
+
+def test_match_table_shows_prescribed_beside_actual_and_the_deviations(tmp_path):
+    sop = tmp_path / "tiny.yaml"
+    sop.write_text(TWO_STEPS, encoding="utf-8")
+    both = tmp_path / "both.txt"
+    both.write_text("Rep: Have you set aside a budget for this project?\nCustomer: Yes, some.\n"
+                    "Rep: Shall we book a meeting next Tuesday at ten?\nCustomer: Tuesday works.\n", encoding="utf-8")
+    args = ["match", "--sop", str(sop), "--format", "table", "--embedder", "hashing", "--transcript"]
+    wide = CliRunner(env={"COLUMNS": "200"})
+    done = wide.invoke(sop_app, [*args, str(both)])
+    assert done.exit_code == 0, done.output
+    assert "Prescribed vs actual" in done.output and "Actual path" in done.output
+    assert done.output.count("✓ done") == 2
+    assert "No deviations" in done.output and "Adherence 1.00" in done.output
+    half = tmp_path / "half.txt"
+    half.write_text("Rep: Have you set aside a budget for this project?\nCustomer: Yes, some.\n", encoding="utf-8")
+    missed = wide.invoke(sop_app, [*args, str(half)])
+    assert missed.exit_code == 0, missed.output
+    assert "No deviations" not in missed.output
+    assert "missed" in missed.output and "book-meeting" in missed.output
