@@ -76,17 +76,20 @@ def match(
             "invalid SOP file; run `talktrack sop validate` for details:\n"
             + "\n".join(map(str, issues))
         )
-    utterances = _parse(transcript)
+    from app.sop.report import build_report, match_notes
+
+    utterances, language = _parse(transcript)
     if not utterances:
         _fail(f"{transcript}: no utterances found")
+    notes = match_notes(sop=definition, language=language, utterances=utterances)
     result, comparison = _run(definition, utterances, embedder)
     if fmt == "json":
-        from app.sop.report import build_report
-
         report = build_report(sop=definition, version=definition.version, utterances=utterances,
-                              match=result, comparison=comparison)
+                              match=result, comparison=comparison, notes=notes)
         typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
     else:
+        for note in notes:
+            err.print(f"[yellow]note:[/] {note}")
         _print_tables(definition, utterances, result, comparison)
 
 
@@ -95,16 +98,17 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
-def _parse(path: Path) -> list[Any]:
+def _parse(path: Path) -> tuple[list[Any], str | None]:
+    """The transcript's utterances and language (given in the file, or detected from its text)."""
     from app.transcripts.formats import parse_transcript  # lazy: keeps `sop validate` light
 
     try:
-        return list(parse_transcript(path.read_bytes(), filename=path.name).utterances)
+        parsed = parse_transcript(path.read_bytes(), filename=path.name)
     except OSError as exc:
         _fail(f"cannot read {path}: {exc}")
     except (ValueError, AppError) as exc:
         _fail(str(exc))
-    return []
+    return list(parsed.utterances), parsed.language
 
 
 def _run(

@@ -15,6 +15,7 @@ from app.config import get_settings
 from app.sop import review
 from app.sop.matcher import SopIndex, build_sop_index, match_call
 from app.sop.models import CallSopResult, SopVersion
+from app.sop.report import match_notes
 from app.sop.schema import SopDefinition
 from app.transcripts import service as transcripts_service
 
@@ -74,15 +75,7 @@ def match_and_store(*, session: Session, call: Call, sop_row: SopVersion) -> Cal
     vectors = _call_vectors(session, call, [u.text for u in utterances], embedder)
     index = sop_index(sop, sop_row.version, embedder, reviewed_lines(session, sop, sop_row.version))
     match = match_call(utterances, index, utterance_vectors=vectors)
-    notes = []
-    if call.language and call.language != sop.language:
-        notes.append(
-            f"The call is in {call.language} but the SOP's examples are in {sop.language}: "
-            "cross-language similarity is weaker; a SOP written in the call's language matches better."
-        )
-    if utterances and not any(u.role == "rep" for u in utterances):
-        notes.append("No utterance is attributed to the rep: rep-side steps cannot be matched; check the "
-                     "speaker attribution (stereo channel, voiceprint) and reprocess.")
+    notes = match_notes(sop=sop, language=call.language, utterances=utterances)
     # A person's corrections of this call (app/sop/review.py) apply to every new match of it.
     result = review.store_result(session=session, call=call, sop_row=sop_row, utterances=utterances,
                                  match=match, notes=notes, embedding_model=embedder.name)

@@ -45,6 +45,21 @@ def build_report(
     }
 
 
+def match_notes(*, sop: SopDefinition, language: str | None, utterances: Sequence[Any]) -> list[str]:
+    """What the reader of a match should know about its input: a call in another language than the
+    SOP's examples, or no utterance attributed to the rep."""
+    notes = []
+    if language and language != sop.language:
+        notes.append(
+            f"The call is in {language} but the SOP's examples are in {sop.language}: "
+            "cross-language similarity is weaker; a SOP written in the call's language matches better."
+        )
+    if utterances and not any(str(getattr(u.role, "value", u.role)) == "rep" for u in utterances):
+        notes.append("No utterance is attributed to the rep: rep-side steps cannot be matched; check the "
+                     "speaker attribution (stereo channel, voiceprint) and reprocess.")
+    return notes
+
+
 def _name(steps: dict[str, Any], step_id: str | None) -> str | None:
     return steps[step_id][1].name if step_id in steps else None
 

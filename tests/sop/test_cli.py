@@ -118,3 +118,23 @@ def test_match_table_shows_prescribed_beside_actual_and_the_deviations(tmp_path)
     assert missed.exit_code == 0, missed.output
     assert "No deviations" not in missed.output
     assert "missed" in missed.output and "book-meeting" in missed.output
+
+
+def test_match_says_when_the_call_is_in_another_language_or_has_no_rep(tmp_path):
+    sop = tmp_path / "tiny.yaml"
+    sop.write_text(TWO_STEPS, encoding="utf-8")
+    chinese = tmp_path / "zh.txt"
+    chinese.write_text("销售：您好，请问咱们这个项目有预算吗？\n客户：有一些预算。\n", encoding="utf-8")
+    args = ["match", "--sop", str(sop), "--embedder", "hashing", "--transcript"]
+    wide = CliRunner(env={"COLUMNS": "300"})
+    table = wide.invoke(sop_app, [*args, str(chinese)])
+    assert table.exit_code == 0, table.output
+    assert "note:" in table.output and "The call is in zh but the SOP's examples are in en" in table.output
+    doc = json.loads(wide.invoke(sop_app, [*args, str(chinese), "--format", "json"]).stdout)
+    assert any("The call is in zh" in n for n in doc["notes"])
+    customer_only = tmp_path / "customer.txt"
+    customer_only.write_text("Customer: We have a budget for this project.\nCustomer: Next Tuesday works.\n",
+                             encoding="utf-8")
+    doc = json.loads(wide.invoke(sop_app, [*args, str(customer_only), "--format", "json"]).stdout)
+    assert any("No utterance is attributed to the rep" in n for n in doc["notes"])
+    assert not any("The call is in" in n for n in doc["notes"])
