@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, UploadFile, status
+from fastapi import APIRouter, Query, Request, status
 from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
 
 from app import jobs
 from app.audit import service as audit_service
@@ -16,14 +17,13 @@ from app.audit.models import AuditAction
 from app.calls import service as calls_service
 from app.calls.models import CallStatus
 from app.deps import AdminUser, CoachUser, CurrentUser, SessionDep
-from app.errors import Conflict, PayloadTooLarge, Unprocessable
+from app.errors import Conflict, Unprocessable
 from app.sop import learning
 from app.sop import review as review_service
 from app.sop import service as sop_service
 from app.sop.models import CallSopResult, SopVersion
 
 router = APIRouter(prefix="/api/v1", tags=["sop"])
-MAX_SOP_BYTES = 2 * 1024 * 1024
 
 
 class SopSummary(BaseModel):
@@ -91,14 +91,7 @@ def list_sops(session: SessionDep, _user: CurrentUser) -> list[SopSummary]:
 async def upload_sop(request: Request, session: SessionDep, admin: AdminUser) -> SopSaved:
     """Upload a SOP as a YAML body or a multipart `file`; a changed file becomes a new version."""
     text = await _yaml_text(request)
-    row, created = sop_service.save_sop(
-        session=session, text=text, source="upload.yaml", user_id=admin.id
-    )
-    if created:
-        action = AuditAction.sop_change if row.version > 1 else AuditAction.sop_upload
-        audit_service.record(
-            session=session, actor=admin, action=action, target_type="sop", target_id=f"{row.sop_id}@{row.version}"
-        )
+    row, created = sop_service.publish(session=session, text=text, source="upload.yaml", user=admin)
     return SopSaved(**_summary(row), created=created, rematch_queued=created and row.version > 1)
 
 
@@ -106,21 +99,14 @@ async def _yaml_text(request: Request) -> str:
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         form = await request.form()
         upload = form.get("file")
-        if not isinstance(upload, UploadFile):
+        if not isinstance(upload, UploadFile):  # starlette's: what request.form() builds, not fastapi's subclass
             raise Unprocessable(
                 "Send the SOP as a multipart field named 'file' or as a YAML request body."
             )
-        data = await upload.read(MAX_SOP_BYTES + 1)
+        data = await upload.read(sop_service.MAX_SOP_BYTES + 1)
     else:
         data = await request.body()
-    if len(data) > MAX_SOP_BYTES:
-        raise PayloadTooLarge(f"A SOP file may be at most {MAX_SOP_BYTES:,} bytes.")
-    if not data.strip():
-        raise Unprocessable("The SOP body is empty; send the YAML definition.")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise Unprocessable("The SOP file must be UTF-8 text (YAML).") from exc
+    return sop_service.sop_text(data)
 
 
 @router.get("/sops/{sop_id}", response_model=SopDetail)

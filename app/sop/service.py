@@ -8,17 +8,20 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.audit import service as audit_service
+from app.audit.models import AuditAction
 from app.calls.models import Call, CallStatus
-from app.errors import NotFound
+from app.errors import NotFound, PayloadTooLarge, Unprocessable
 from app.sop import learning
 from app.sop.loader import diff_sops, load_sop, sop_hash
 from app.sop.models import CallSopResult, SopVersion
 from app.sop.schema import SopDefinition
-from app.users.models import Team
+from app.users.models import Team, User
 
 log = logging.getLogger(__name__)
 
 SHIPPED = Path(__file__).resolve().parents[2] / "sop_definitions"
+MAX_SOP_BYTES = 2 * 1024 * 1024
 
 
 class SopNotFound(NotFound):
@@ -53,6 +56,28 @@ def save_sop(
         learning.queue_rematch(session=session, sop_id=definition.id)
     log.info("sop.saved sop_id=%s version=%s", row.sop_id, row.version)
     return row, True
+
+
+def sop_text(data: bytes) -> str:
+    """An uploaded SOP file's text: at most MAX_SOP_BYTES of UTF-8, not empty."""
+    if len(data) > MAX_SOP_BYTES:
+        raise PayloadTooLarge(f"A SOP file may be at most {MAX_SOP_BYTES:,} bytes.")
+    if not data.strip():
+        raise Unprocessable("The SOP file is empty; send the YAML definition.")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise Unprocessable("The SOP file must be UTF-8 text (YAML).") from exc
+
+
+def publish(*, session: Session, text: str, source: str, user: User) -> tuple[SopVersion, bool]:
+    """save_sop on a person's behalf (API, web page): a new version is audited as theirs."""
+    row, created = save_sop(session=session, text=text, source=source, user_id=user.id)
+    if created:
+        action = AuditAction.sop_change if row.version > 1 else AuditAction.sop_upload
+        audit_service.record(session=session, actor=user, action=action, target_type="sop",
+                             target_id=f"{row.sop_id}@{row.version}")
+    return row, created
 
 
 def sync_shipped(*, session: Session, folder: Path = SHIPPED) -> list[tuple[SopVersion, bool]]:

@@ -18,6 +18,7 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 from sqlalchemy import select
+from starlette.datastructures import UploadFile
 
 from app.audit import service as audit_service
 from app.audit.models import AuditAction
@@ -26,12 +27,13 @@ from app.calls.models import CallStatus, SourceKind
 from app.config import get_settings
 from app.db import utcnow
 from app.deps import COACH_ROLES, SESSION_COOKIE, SessionDep
-from app.errors import AppError, Forbidden, NotFound
+from app.errors import AppError, Forbidden, NotFound, Unprocessable
 from app.sop import learning
 from app.sop import service as sop_service
+from app.sop.loader import SopValidationError
 from app.sop.models import CallSopResult
 from app.users import service as users_service
-from app.users.models import User
+from app.users.models import Role, User
 from app.web import call_view, charts, pages
 
 HERE = Path(__file__).resolve().parent
@@ -199,16 +201,50 @@ def call_media(call_id: int, session: SessionDep, user: PageUser) -> FileRespons
 
 @router.get("/sops")
 def sops_page(request: Request, session: SessionDep, user: PageUser) -> HTMLResponse:
-    """Every SOP with its size and how the user's visible calls adhere to it."""
+    """Every SOP with its size and how the user's visible calls adhere to it (admins: upload)."""
     return render(request, "sops.html", pages.sops(session=session, user=user))
+
+
+@router.post("/sops/upload", response_model=None)
+async def sop_upload(request: Request, session: SessionDep, user: PageUser) -> Response:
+    """Admins: upload a SOP file; a changed file becomes a new version (its calls are re-matched).
+    Problems are listed on the page with their line and field, and nothing is stored."""
+    if user.role != Role.admin:
+        raise Forbidden("Only admins can upload SOPs.")
+    form = await request.form()
+    upload = form.get("file")
+    name = (getattr(upload, "filename", None) or "upload.yaml")[:200]
+    try:
+        if not isinstance(upload, UploadFile):
+            raise Unprocessable("Choose a SOP YAML file to upload.")
+        text = sop_service.sop_text(await upload.read(sop_service.MAX_SOP_BYTES + 1))
+        row, created = sop_service.publish(session=session, text=text, source=name, user=user)
+    except SopValidationError as exc:
+        problems = [str(issue) for issue in exc.issues]
+        return render(request, "sops.html", {**pages.sops(session=session, user=user), "upload_problems": problems,
+                                             "upload_name": name}, status=422)
+    except AppError as exc:
+        return render(request, "sops.html", {**pages.sops(session=session, user=user),
+                                             "upload_problems": [exc.message], "upload_name": name},
+                      status=exc.status_code)
+    outcome = "new" if created else "same"
+    return RedirectResponse(f"/sops/{quote(row.sop_id)}?uploaded={outcome}", status_code=303)
+
+
+@router.get("/sops/{sop_id}/yaml")
+def sop_yaml(sop_id: str, session: SessionDep, user: PageUser, version: int | None = None) -> Response:
+    """The SOP file as uploaded, to edit and upload again."""
+    row = sop_service.get_version(session=session, sop_id=sop_id[:100], version=version)
+    return Response(row.source_text, media_type="application/yaml; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="{row.sop_id}.v{row.version}.yaml"'})
 
 
 @router.get("/sops/{sop_id}")
 def sop_page(request: Request, sop_id: str, session: SessionDep, user: PageUser, version: int | None = None,
-             rematch: str = "") -> HTMLResponse:
+             rematch: str = "", uploaded: str = "") -> HTMLResponse:
     """The prescribed path of one SOP version, steps missed in recent calls, learning and history."""
     context = pages.sop_detail(session=session, user=user, sop_id=sop_id[:100], version=version)
-    return render(request, "sop.html", {**context, "rematch_queued": rematch == "queued"})
+    return render(request, "sop.html", {**context, "rematch_queued": rematch == "queued", "uploaded": uploaded})
 
 
 @router.post("/sops/{sop_id}/rematch")

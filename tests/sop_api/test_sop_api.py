@@ -27,6 +27,17 @@ def test_upload_list_and_get_a_sop(client) -> None:  # type: ignore[no-untyped-d
     assert detail["definition"]["stages"] and detail["source_text"] == DISCOVERY
 
 
+def test_upload_as_a_multipart_file(client) -> None:  # type: ignore[no-untyped-def]
+    admin = _admin()
+    response = client.post("/api/v1/sops", headers=admin.headers, files={"file": ("d.yaml", DISCOVERY.encode())})
+    assert response.status_code == 201, response.text
+    assert response.json()["sop_id"] == "b2b-discovery" and response.json()["version"] == 1
+    wrong_field = client.post("/api/v1/sops", headers=admin.headers, files={"sop": ("d.yaml", DISCOVERY.encode())})
+    assert wrong_field.status_code == 422 and "multipart field named 'file'" in wrong_field.text
+    empty = client.post("/api/v1/sops", headers=admin.headers, files={"file": ("d.yaml", b"  ")})
+    assert empty.status_code == 422 and "empty" in empty.text
+
+
 def test_same_file_twice_is_one_version_and_a_change_is_a_new_one(client) -> None:  # type: ignore[no-untyped-def]
     admin = _admin()
     client.post("/api/v1/sops", headers=admin.headers, content=DISCOVERY.encode())

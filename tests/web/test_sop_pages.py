@@ -94,3 +94,46 @@ def test_the_rematch_button_queues_a_rematch_for_coaches_only(client) -> None:  
     # From another site the browser's request is refused (CSRF).
     cross = client.post("/sops/b2b-discovery/rematch", headers={"Sec-Fetch-Site": "cross-site"}, follow_redirects=False)
     assert cross.status_code == 403
+
+
+def test_admins_upload_a_sop_on_the_page_and_download_it_again(client, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    admin = make_user(Role.admin)
+    log_in(client, admin)
+    assert 'action="/sops/upload"' in client.get("/sops").text
+    sent = client.post("/sops/upload", headers=SAME_SITE, files={"file": ("discovery.yaml", DISCOVERY)},
+                       follow_redirects=False)
+    assert sent.status_code == 303 and sent.headers["location"] == "/sops/b2b-discovery?uploaded=new"
+    assert "Uploaded: this is v1" in client.get(sent.headers["location"]).text
+    again = client.post("/sops/upload", headers=SAME_SITE, files={"file": ("discovery.yaml", DISCOVERY)},
+                        follow_redirects=False)
+    assert again.headers["location"] == "/sops/b2b-discovery?uploaded=same"
+    changed = DISCOVERY.decode().replace("name: ", "name: Revised ", 1).encode()
+    client.post("/sops/upload", headers=SAME_SITE, files={"file": ("d.yaml", changed)})
+    page = client.get("/sops/b2b-discovery?uploaded=new").text
+    assert "Uploaded: this is v2" in page and "Changes from v1 to v2" in page
+    download = client.get("/sops/b2b-discovery/yaml?version=1")
+    assert download.status_code == 200 and download.content == DISCOVERY
+    assert 'filename="b2b-discovery.v1.yaml"' in download.headers["content-disposition"]
+    with session_scope() as session:
+        actions = sorted(e.action for e in session.query(AuditEvent).filter(AuditEvent.action.like("sop.%")))
+    assert actions == ["sop.change", "sop.upload"]
+
+
+def test_an_invalid_sop_upload_lists_its_problems_and_stores_nothing(client) -> None:  # type: ignore[no-untyped-def]
+    log_in(client, make_user(Role.admin))
+    bad = DISCOVERY.decode().replace("speaker: rep", "speaker: robot", 1).encode()
+    page = client.post("/sops/upload", headers=SAME_SITE, files={"file": ("<b>bad</b>.yaml", bad)})
+    assert page.status_code == 422
+    assert "&lt;b&gt;bad&lt;/b&gt;.yaml was not stored" in page.text  # the hostile file name is escaped
+    assert re.search(r"&lt;b&gt;bad&lt;/b&gt;\.yaml:\d+ stages\[\d\]\.steps\[\d\]\.speaker", page.text), page.text
+    empty = client.post("/sops/upload", headers=SAME_SITE, files={"file": ("empty.yaml", b"")})
+    assert empty.status_code == 422 and "The SOP file is empty" in empty.text
+    binary = client.post("/sops/upload", headers=SAME_SITE, files={"file": ("x.yaml", b"\xff\xfe\x00bad")})
+    assert binary.status_code == 422 and "UTF-8" in binary.text
+    assert client.get("/sops/b2b-discovery").status_code == 404  # nothing stored
+    assert client.get("/sops/b2b-discovery/yaml").status_code == 404
+    # Managers and reps cannot upload.
+    log_in(client, make_user(Role.manager, team_id=make_team()))
+    assert 'action="/sops/upload"' not in client.get("/sops").text
+    refused = client.post("/sops/upload", headers=SAME_SITE, files={"file": ("d.yaml", DISCOVERY)})
+    assert refused.status_code == 403
