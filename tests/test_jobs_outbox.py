@@ -1,4 +1,4 @@
-"""The job outbox sends a job only after the transaction that wrote it commits."""
+"""The job outbox and the library index act on a transaction's changes only after it commits."""
 
 from __future__ import annotations
 
@@ -39,3 +39,21 @@ def test_a_rolled_back_transaction_sends_nothing(env: Path) -> None:
     with session_scope() as session:
         jobs.enqueue(session, "library.update", call_id=2)
     assert sent == [("library.update", {"call_id": 2})]
+
+
+def test_index_changes_wait_for_the_outer_commit_too(env: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from app.library import search
+
+    applied: list[tuple[set, set]] = []
+    monkeypatch.setattr(search, "apply_changes", lambda upserts, removals: applied.append((upserts, removals)))
+    with session_scope() as session:
+        search.mark_upsert(session, search.SNIPPET, 1)
+        with session.begin_nested():
+            search.mark_upsert(session, search.SNIPPET, 2)
+        assert applied == []
+        try:
+            with session.begin_nested():
+                raise ValueError("this savepoint rolls back")
+        except ValueError:
+            pass
+    assert applied == [({search.encode(search.SNIPPET, 1), search.encode(search.SNIPPET, 2)}, set())]

@@ -240,6 +240,8 @@ def _collect_deletions(session: Session, _context: Any, _instances: Any) -> None
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT released: the rows are not committed until the outer transaction is
     upserts = session.info.pop("library_upserts", set())
     removals = session.info.pop("library_removals", set())
     refresh = session.info.pop("library_refresh", False)
@@ -254,6 +256,8 @@ def _after_commit(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # only a SAVEPOINT rolled back: the outer transaction's changes still stand
     for key in ("library_upserts", "library_removals", "library_refresh"):
         session.info.pop(key, None)
 
