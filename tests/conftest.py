@@ -20,7 +20,7 @@ def _reset_caches() -> None:
     from app.config import get_settings
     from app.db import get_engine, get_sessionmaker
 
-    for engine_url in list(_engines):
+    for engine_url in _engines:
         get_engine(engine_url).dispose()
     _engines.clear()
     get_settings.cache_clear()

@@ -47,6 +47,6 @@ def wer(ref: str, hyp: str) -> float:
 
 def cer(ref: str, hyp: str) -> float:
     """Character error rate over non-space, non-punctuation characters."""
-    strip = lambda s: [c for c in s if c.isalnum()]  # noqa: E731
+    strip = lambda s: [c for c in s if c.isalnum()]
     r = strip(ref)
     return _edit_distance(r, strip(hyp)) / len(r)

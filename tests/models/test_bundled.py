@@ -3,7 +3,13 @@ from pathlib import Path
 import pytest
 
 from models import ModelUnavailableError
-from models.bundled import WHISPER_BASE_SHA256, package_dir, sha256_file, whisper_base_dir, whisper_tiny_en_dir
+from models.bundled import (
+    WHISPER_BASE_SHA256,
+    package_dir,
+    sha256_file,
+    whisper_base_dir,
+    whisper_tiny_en_dir,
+)
 
 
 def test_whisper_base_assembles_to_the_published_sha256(tmp_path: Path) -> None:

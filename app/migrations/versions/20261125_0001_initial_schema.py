@@ -4,9 +4,8 @@ Revision ID: 20261125_0001
 Revises: 
 Create Date: 2026-11-25 17:56:33.205740
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '20261125_0001'
 down_revision = None

@@ -7,7 +7,6 @@ Create Date: 2026-11-26 06:02:33
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '20261126_0003'
 down_revision = '20261125_0002'
 branch_labels = None

@@ -7,7 +7,6 @@ Create Date: 2026-11-26 07:13:44
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '20261126_0004'
 down_revision = '20261126_0003'
 branch_labels = None
