@@ -171,7 +171,7 @@ def _adherence(session: SessionDep, call_ids: list[int]) -> dict[int, float]:
 
 
 @router.get("/calls/{call_id}")
-def call_page(request: Request, call_id: int, session: SessionDep, user: PageUser) -> HTMLResponse:
+def call_page(request: Request, call_id: int, session: SessionDep, user: PageUser, relearn: bool = False) -> HTMLResponse:
     """Timeline, SOP adherence, metrics and transcript of one call (404 when not visible)."""
     call = calls_service.get_call(session=session, call_id=call_id, user=user)
     audit_service.record(session=session, actor=user, action=AuditAction.call_view, target_type="call",
@@ -180,7 +180,8 @@ def call_page(request: Request, call_id: int, session: SessionDep, user: PageUse
     context = call_view.build(session=session, call=call)
     # Coaches may correct the SOP labels (the page calls PUT /api/v1/calls/{id}/sop/review).
     can_review = user.role in COACH_ROLES and context["sop"] is not None
-    return render(request, "call.html", {**context, "team": teams.get(call.team_id or -1), "can_review": can_review})
+    return render(request, "call.html", {**context, "team": teams.get(call.team_id or -1), "can_review": can_review,
+                                         "relearn": relearn and can_review})
 
 
 @router.get("/calls/{call_id}/media")

@@ -139,3 +139,8 @@ def test_coaches_get_label_review_controls_and_see_corrections(client) -> None: 
     assert 'id="review-clear"' in page
     row = re.search(r'<li id="u0".*?</li>', page, re.DOTALL).group(0)
     assert '<option value="" selected>off-SOP</option>' in row
+    # call.js reloads with ?relearn=1 when the save queued the SOP's re-match: the page says so.
+    assert "are being re-matched" not in page
+    assert 'are being re-matched' in client.get(f"/calls/{call_id}?relearn=1").text
+    log_in(client, rep)
+    assert 'are being re-matched' not in client.get(f"/calls/{call_id}?relearn=1").text

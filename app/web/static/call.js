@@ -80,7 +80,12 @@
                 headers: body ? {"Content-Type": "application/json"} : {},
                 body: body ? JSON.stringify(body) : undefined})
       .then(function (r) {
-        if (r.ok) { window.location.reload(); return; }
+        if (r.ok) {
+          // Enough reviews of the SOP changed: say that its calls are being re-matched.
+          return r.json().then(function (saved) {
+            if (saved.sop_rematch_queued) { window.location.search = "?relearn=1"; } else { window.location.reload(); }
+          });
+        }
         return r.json().then(function (e) { var d = e.detail; status.textContent = "not saved: " + (typeof d === "string" ? d : JSON.stringify(d || r.status)); });
       })
       .catch(function () { status.textContent = "not saved: the server could not be reached"; });
