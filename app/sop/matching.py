@@ -21,19 +21,21 @@ from app.transcripts import service as transcripts_service
 
 log = logging.getLogger(__name__)
 
-# Per (SOP id, version, embedder): the reviewed lines the index was built with, and the index.
-_indexes: dict[tuple[str, int, str], tuple[dict[str, tuple[str, ...]], SopIndex]] = {}
+# Per (SOP id, version, content hash, embedder): the reviewed lines the index was built with, and
+# the index. The hash: a database rebuilt under a running process (tests, a restored backup) may
+# give another definition the same id and version.
+_indexes: dict[tuple[str, int, str, str], tuple[dict[str, tuple[str, ...]], SopIndex]] = {}
 # Per (SOP id, version): the review signature the reviewed lines were read at, and those lines.
 _reviewed: dict[tuple[str, int], tuple[tuple[int, str, str], dict[str, tuple[str, ...]]]] = {}
 _lock = threading.Lock()
 
 
 def sop_index(
-    sop: SopDefinition, version: int, embedder: Any, reviewed: dict[str, tuple[str, ...]] | None = None
+    sop: SopDefinition, sop_row: SopVersion, embedder: Any, reviewed: dict[str, tuple[str, ...]] | None = None
 ) -> SopIndex:
-    """The embedded examples of one SOP version plus the reviewed lines, built once per process and
-    embedder, and again when the reviewed lines change."""
-    key = (sop.id, version, embedder.name)
+    """The embedded examples of one SOP version (`sop` is `sop_row`'s definition) plus the reviewed
+    lines, built once per process and embedder, and again when the reviewed lines change."""
+    key = (sop.id, sop_row.version, sop_row.content_hash, embedder.name)
     reviewed = reviewed or {}
     with _lock:
         cached = _indexes.get(key)
@@ -73,7 +75,7 @@ def match_and_store(*, session: Session, call: Call, sop_row: SopVersion) -> Cal
     utterances = transcripts_service.utterances(session=session, call_id=call.id)
     embedder = ml.get_embedder()
     vectors = _call_vectors(session, call, [u.text for u in utterances], embedder)
-    index = sop_index(sop, sop_row.version, embedder, reviewed_lines(session, sop, sop_row.version))
+    index = sop_index(sop, sop_row, embedder, reviewed_lines(session, sop, sop_row.version))
     match = match_call(utterances, index, utterance_vectors=vectors)
     notes = match_notes(sop=sop, language=call.language, utterances=utterances)
     # A person's corrections of this call (app/sop/review.py) apply to every new match of it.

@@ -163,3 +163,22 @@ def test_cli_learning_and_rematch(client, monkeypatch) -> None:  # type: ignore[
     queued = runner.invoke(sop_app, ["rematch", "b2b-discovery", "--queue"])
     assert queued.exit_code == 0 and "queued" in queued.output
     assert runner.invoke(sop_app, ["rematch", "no-such-sop"]).exit_code == 1
+
+
+def test_a_sop_index_is_cached_per_content_not_only_id_and_version(client) -> None:  # type: ignore[no-untyped-def]
+    """A database rebuilt under a running process may hold another definition under the same id and
+    version: the process must not match with the first one's examples."""
+    from app import ml
+    from app.sop import matching
+    from app.sop.loader import load_sop, sop_hash
+    from app.sop.models import SopVersion
+
+    embedder = ml.get_embedder()
+    first = load_sop(DISCOVERY, source="a.yaml")
+    other = load_sop(DISCOVERY.replace("id: tailored-value", "id: value-tailored", 1), source="b.yaml")
+    rows = [SopVersion(sop_id=d.id, version=1, definition=d.model_dump(mode="json"), content_hash=sop_hash(d))
+            for d in (first, other)]
+    a = matching.sop_index(first, rows[0], embedder)
+    b = matching.sop_index(other, rows[1], embedder)
+    assert "tailored-value" in a.step_ids and "value-tailored" in b.step_ids
+    assert matching.sop_index(first, rows[0], embedder) is a  # the same version again: cached
