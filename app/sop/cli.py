@@ -304,6 +304,40 @@ def learning(sop_id: Annotated[str, typer.Argument(help="the SOP's id")]) -> Non
     )
 
 
+@sop_app.command("review-queue")
+def review_queue(
+    sop_id: Annotated[str, typer.Argument(help="the SOP's id")],
+    limit: Annotated[int, typer.Option("--limit", min=1, max=200, help="how many calls")] = 20,
+) -> None:
+    """The SOP's calls to review next: highest expected share of wrong labels first."""
+    from app.db import init_db, session_scope
+    from app.sop import review as review_service
+    from app.sop import service as sop_service
+
+    init_db()
+    try:
+        with session_scope() as session:
+            sop_service.get_version(session=session, sop_id=sop_id)
+            rows = review_service.review_queue(session=session, sop_id=sop_id, limit=limit)
+    except AppError as exc:
+        _fail(exc.message)
+    if not rows:
+        console.print(f"nothing to review: no matched call of {sop_id} without a complete review")
+        return
+    table = Table(title=f"Calls of {sop_id} to review next (highest expected share of wrong labels first)")
+    for column, justify in (("call", "right"), ("title", "left"), ("rep", "left"), ("lines", "right"),
+                            ("unsure", "right"), ("expected wrong", "right"), ("share", "right"),
+                            ("adherence", "right")):
+        table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for row in rows:
+        table.add_row(str(row["call_id"]), row["title"] or "", row["rep"] or "", str(row["lines"]),
+                      str(row["unsure_lines"]), f"{row['expected_wrong']:.1f}", f"{row['expected_wrong_share']:.0%}",
+                      f"{row['adherence']:.2f}")
+    console.print(table)
+    console.print(f"unsure: the matcher's posterior is below {review_service.UNSURE_BELOW}; "
+                  "review a call with `talktrack sop review CALL_ID --set INDEX=STEP … --complete` or on its page")
+
+
 @sop_app.command()
 def rematch(
     sop_id: Annotated[str, typer.Argument(help="the SOP's id")],

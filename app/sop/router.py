@@ -227,6 +227,19 @@ def sop_learning(
     return learning.status(session=session, sop_row=row, user=user)
 
 
+@router.get("/sops/{sop_id}/review-queue")
+def review_queue(
+    sop_id: Annotated[str, PathParam(max_length=100)],
+    session: SessionDep,
+    user: CoachUser,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+) -> dict[str, Any]:
+    """The calls to review next: highest expected share of wrong labels first (completely reviewed calls left out)."""
+    sop_service.get_version(session=session, sop_id=sop_id)
+    calls = review_service.review_queue(session=session, sop_id=sop_id, user=user, limit=limit)
+    return {"sop_id": sop_id, "unsure_below": review_service.UNSURE_BELOW, "calls": calls}
+
+
 @router.post("/sops/{sop_id}/rematch", status_code=status.HTTP_202_ACCEPTED)
 def rematch_sop(
     sop_id: Annotated[str, PathParam(max_length=100)], session: SessionDep, user: CoachUser

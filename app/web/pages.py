@@ -19,7 +19,7 @@ from app.deps import COACH_ROLES
 from app.errors import AppError
 from app.library import query as query_service
 from app.library import talk_tracks as tracks_service
-from app.sop import learning
+from app.sop import learning, review
 from app.sop import service as sop_service
 from app.sop.models import CallSopResult, CallSopReview
 from app.sop.schema import SopKind
@@ -189,6 +189,7 @@ def sop_detail(*, session: Session, user: User, sop_id: str, version: int | None
             seen[step_id] = seen.get(step_id, 0) + 1
     coach = user.role in COACH_ROLES
     status = learning.status(session=session, sop_row=row, user=user) if coach else None
+    queue = review.review_queue(session=session, sop_id=sop_id, user=user, limit=10) if coach else []
     learned = {s["step_id"]: s for s in status["steps"]} if status else {}
     stages = [
         {"stage": stage, "steps": [
@@ -201,7 +202,7 @@ def sop_detail(*, session: Session, user: User, sop_id: str, version: int | None
     return {"row": row, "sop": definition, "stages": stages, "n_steps": len(definition.steps()),
             "versions": versions, "previous": previous,
             "changes": changes, "matched": len(payloads), "recent_limit": RECENT_MATCHES,
-            "learning": status, "can_rematch": coach}
+            "learning": status, "can_rematch": coach, "queue": queue, "unsure_below": review.UNSURE_BELOW}
 
 
 def _numbered(definition: Any) -> list[tuple[Any, list[tuple[int, Any]]]]:

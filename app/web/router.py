@@ -28,7 +28,7 @@ from app.config import get_settings
 from app.db import utcnow
 from app.deps import COACH_ROLES, SESSION_COOKIE, SessionDep
 from app.errors import AppError, Forbidden, NotFound, Unprocessable
-from app.sop import learning
+from app.sop import learning, review
 from app.sop import service as sop_service
 from app.sop.loader import SopValidationError
 from app.sop.models import CallSopResult
@@ -181,7 +181,7 @@ def call_page(request: Request, call_id: int, session: SessionDep, user: PageUse
     # Coaches may correct the SOP labels (the page calls PUT /api/v1/calls/{id}/sop/review).
     can_review = user.role in COACH_ROLES and context["sop"] is not None
     return render(request, "call.html", {**context, "team": teams.get(call.team_id or -1), "can_review": can_review,
-                                         "relearn": relearn and can_review})
+                                         "relearn": relearn and can_review, "unsure_below": review.UNSURE_BELOW})
 
 
 @router.get("/calls/{call_id}/media")

@@ -182,3 +182,45 @@ def test_a_sop_index_is_cached_per_content_not_only_id_and_version(client) -> No
     b = matching.sop_index(other, rows[1], embedder)
     assert "tailored-value" in a.step_ids and "value-tailored" in b.step_ids
     assert matching.sop_index(first, rows[0], embedder) is a  # the same version again: cached
+
+
+def test_the_review_queue_puts_the_most_expected_wrong_labels_first(client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr("app.sop.cli.console", Console(width=300))
+    monkeypatch.setattr("app.db.init_db", lambda: None)
+    manager, rep, call_id, first = _matched_call(client)
+    other_id, other = _second_call(client, rep)
+    body = client.get("/api/v1/sops/b2b-discovery/review-queue", headers=manager)
+    assert body.status_code == 200, body.text
+    queue = body.json()["calls"]
+    expected = {
+        c["call_id"]: round(sum(1 - u["score"] for u in c["result"]["utterances"] if u["score"] is not None), 2)
+        for c in (first, other)
+    }
+    share = {c["call_id"]: expected[c["call_id"]] / len(c["result"]["utterances"]) for c in (first, other)}
+    assert [q["call_id"] for q in queue] == sorted(expected, key=lambda i: (-round(share[i], 4), -expected[i], i))
+    assert {q["call_id"]: q["expected_wrong"] for q in queue} == expected
+    assert all(abs(q["expected_wrong_share"] - share[q["call_id"]]) < 1e-3 for q in queue)
+    for q in queue:
+        source = first if q["call_id"] == call_id else other
+        assert q["unsure_lines"] == sum(u["score"] < 0.7 for u in source["result"]["utterances"])
+        assert q["partially_reviewed"] is False
+    # A partial review: its corrected lines count as certain. A complete review leaves the queue.
+    line = _a_rep_line_to_move(first)
+    client.put(f"/api/v1/calls/{call_id}/sop/review", headers=manager,
+               json={"corrections": [{"index": line["index"], "step": "qualify-timeline"}]})
+    partial = {q["call_id"]: q for q in client.get("/api/v1/sops/b2b-discovery/review-queue", headers=manager).json()["calls"]}
+    assert partial[call_id]["partially_reviewed"] is True
+    assert partial[call_id]["expected_wrong"] == round(expected[call_id] - (1 - line["score"]), 2)
+    client.put(f"/api/v1/calls/{call_id}/sop/review", headers=manager, json={"corrections": [], "complete": True})
+    left = client.get("/api/v1/sops/b2b-discovery/review-queue?limit=1", headers=manager).json()["calls"]
+    assert [q["call_id"] for q in left] == [other_id]
+    # Who may see it: coaches of the calls' team; a rep is refused, another team sees nothing.
+    assert client.get("/api/v1/sops/b2b-discovery/review-queue", headers=rep).status_code == 403
+    stranger = make_user(Role.manager, team_id=make_team("Team B")).headers
+    assert client.get("/api/v1/sops/b2b-discovery/review-queue", headers=stranger).json()["calls"] == []
+    assert client.get("/api/v1/sops/no-such-sop/review-queue", headers=manager).status_code == 404
+    assert client.get("/api/v1/sops/b2b-discovery/review-queue?limit=0", headers=manager).status_code == 422
+    shown = CliRunner().invoke(sop_app, ["review-queue", "b2b-discovery"])
+    assert shown.exit_code == 0, shown.output
+    assert f"{expected[other_id]:.1f}" in shown.output and "to review next" in shown.output
+    assert CliRunner().invoke(sop_app, ["review-queue", "no-such-sop"]).exit_code == 1

@@ -130,6 +130,13 @@ def test_coaches_get_label_review_controls_and_see_corrections(client) -> None: 
     log_in(client, manager)
     page = client.get(f"/calls/{call_id}").text
     assert 'id="review"' in page and page.count('class="relabel"') > 5
+    # Lines the matcher is unsure of are marked, so a reviewer looks there first.
+    labels = client.get(f"/api/v1/calls/{call_id}/sop", headers=manager.headers).json()["result"]["utterances"]
+    unsure = [u["index"] for u in labels if u["score"] < 0.7]
+    assert unsure, "the fixture call has labels the matcher is unsure of"
+    for u in labels:
+        row = re.search(rf'<li id="u{u["index"]}".*?</li>', page, re.DOTALL).group(0)
+        assert ('class="unsure"' in row) == (u["index"] in unsure), u
     # The page's own request, sent with the session cookie as call.js sends it.
     saved = client.put(f"/api/v1/calls/{call_id}/sop/review", headers={"Sec-Fetch-Site": "same-origin"},
                        json={"corrections": [{"index": 0, "step": None}], "complete": True})
@@ -139,6 +146,7 @@ def test_coaches_get_label_review_controls_and_see_corrections(client) -> None: 
     assert 'id="review-clear"' in page
     row = re.search(r'<li id="u0".*?</li>', page, re.DOTALL).group(0)
     assert '<option value="" selected>off-SOP</option>' in row
+    assert 'class="unsure"' not in page  # a complete review confirmed every label
     # call.js reloads with ?relearn=1 when the save queued the SOP's re-match: the page says so.
     assert "are being re-matched" not in page
     assert 'are being re-matched' in client.get(f"/calls/{call_id}?relearn=1").text

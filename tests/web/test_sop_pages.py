@@ -57,10 +57,13 @@ def test_sop_page_shows_the_path_missed_steps_and_what_reviews_taught(client) ->
     assert "What the matcher learned from reviews" in html
     assert line["text"].strip().replace("'", "&#39;") in html  # the learned line, escaped
     assert 'action="/sops/b2b-discovery/rematch"' in html
-    # A rep sees the path but not the learning panel or the button.
+    assert "Calls to review next" in html and f'<a href="/calls/{call_id}">' in html
+    assert "partly reviewed" in html
+    # A rep sees the path but not the learning panel, the queue or the button.
     log_in(client, rep)
     html = client.get("/sops/b2b-discovery").text
     assert "Prescribed path" in html and "What the matcher learned" not in html and "/rematch" not in html
+    assert "Calls to review next" not in html
 
 
 def test_versions_and_their_changes_are_listed(client) -> None:  # type: ignore[no-untyped-def]
