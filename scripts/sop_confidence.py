@@ -26,15 +26,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from bench_match import Prepared, cached_embedder
-from sop_review_learning import HOLDOUT
-from train_sop_emission import TRAIN_DIR, targets
+from bench_match import Prepared
+from sop_review_learning import Corpus
 
 from app.library.talk_tracks import wilson
 from app.sop import emission
-from app.sop.evaluation import EvalCall, load_eval_set, load_generated_corpus
-from app.sop.loader import load_sop_file
-from app.sop.matcher import MatchParams, call_features, match_call
+from app.sop.evaluation import EvalCall
+from app.sop.matcher import MatchParams, match_call
 from app.sop.review import UNSURE_BELOW
 
 BANDS = ((0.0, 0.5), (0.5, UNSURE_BELOW), (UNSURE_BELOW, 0.85), (0.85, 0.95), (0.95, 1.0001))
@@ -77,30 +75,15 @@ def report(title: str, rows: list[tuple[EvalCall, np.ndarray, np.ndarray]]) -> N
 
 
 def main() -> None:
-    sop_files = {load_sop_file(str(p)).id: p.name for p in sorted((ROOT / "sop_definitions").glob("*.yaml"))}
-    generated = load_generated_corpus(ROOT / "demo_data" / "generated", sop_files)
-    hand = load_eval_set(ROOT / "tests" / "data" / "sop_eval")
-    extra = load_eval_set(TRAIN_DIR / "calls")
-    held = load_eval_set(HOLDOUT / "calls")
-    training = generated + hand + extra
-    prep = Prepared(training + held, cached_embedder("e5"),
-                    sop_dirs=(ROOT / "sop_definitions", TRAIN_DIR / "sops", HOLDOUT / "sops"))
-    base = MatchParams()
-    feats = {c.id: call_features(c.utterances, prep.vectors[c.id], prep.index_for(c.sop, base), base) for c in training}
-    ys = {c.id: targets(c, prep.index_for(c.sop, base).step_ids) for c in training}
-    l2 = emission.default_model().l2
-    loso = {
-        sop: emission.fit([feats[c.id] for c in training if c.sop != sop], [ys[c.id] for c in training if c.sop != sop], l2=l2)
-        for sop in sorted({c.sop for c in hand})
-    }
-    rows = labels(hand, prep, lambda sop: loso[sop])
+    corpus = Corpus.load()
+    loso = {sop: corpus.loso(sop) for sop in sorted({c.sop for c in corpus.hand})}
+    rows = labels(corpus.hand, corpus.prep, lambda sop: loso[sop])
     for lang in ("en", "zh"):
         report(f"eval set, leave-one-SOP-out, {lang}", [r for r in rows if r[0].language == lang])
     shipped = emission.default_model().weights
-    rows = labels(held, prep, lambda _sop: shipped)
+    rows = labels(corpus.held, corpus.prep, lambda _sop: shipped)
     for lang in ("en", "zh"):
         report(f"held-out SOPs, shipped weights, {lang}", [r for r in rows if r[0].language == lang])
-
 
 if __name__ == "__main__":
     main()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +47,39 @@ from app.sop.matcher import (
 from app.sop.review import with_examples
 
 HOLDOUT = ROOT / "tests" / "data" / "sop_holdout"
+
+
+@dataclass
+class Corpus:
+    """Every labelled call, embedded, with the learned model's features of the training calls."""
+
+    hand: list[EvalCall]  # tests/data/sop_eval
+    held: list[EvalCall]  # tests/data/sop_holdout: never trained on
+    training: list[EvalCall]  # generated + hand + tests/data/sop_train
+    prep: Prepared
+    feats: dict[str, np.ndarray]
+    ys: dict[str, np.ndarray]
+
+    @classmethod
+    def load(cls) -> Corpus:
+        sop_files = {load_sop_file(str(p)).id: p.name for p in sorted((ROOT / "sop_definitions").glob("*.yaml"))}
+        generated = load_generated_corpus(ROOT / "demo_data" / "generated", sop_files)
+        hand = load_eval_set(ROOT / "tests" / "data" / "sop_eval")
+        held = load_eval_set(HOLDOUT / "calls")
+        training = generated + hand + load_eval_set(TRAIN_DIR / "calls")
+        prep = Prepared(training + held, cached_embedder("e5"),
+                        sop_dirs=(ROOT / "sop_definitions", TRAIN_DIR / "sops", HOLDOUT / "sops"))
+        base = MatchParams()
+        feats = {c.id: call_features(c.utterances, prep.vectors[c.id], prep.index_for(c.sop, base), base)
+                 for c in training}
+        ys = {c.id: targets(c, prep.index_for(c.sop, base).step_ids) for c in training}
+        return cls(hand, held, training, prep, feats, ys)
+
+    def loso(self, sop: str) -> np.ndarray:
+        """Emission weights fitted on every SOP but this one (the shipped model's L2)."""
+        train = [c for c in self.training if c.sop != sop]
+        return emission.fit([self.feats[c.id] for c in train], [self.ys[c.id] for c in train],
+                            l2=emission.default_model().l2)
 
 
 def reviewed_index(index: SopIndex, prep: Prepared, reviewed: list[EvalCall]) -> SopIndex:
@@ -114,23 +148,10 @@ def main() -> None:
     parser.add_argument("--reviewed", type=int, nargs=2, default=(7, 4), metavar=("EVAL", "HELDOUT"),
                         help="reviewed calls per SOP (at most the SOP's other calls)")
     args = parser.parse_args()
-    sop_files = {load_sop_file(str(p)).id: p.name for p in sorted((ROOT / "sop_definitions").glob("*.yaml"))}
-    generated = load_generated_corpus(ROOT / "demo_data" / "generated", sop_files)
-    hand = load_eval_set(ROOT / "tests" / "data" / "sop_eval")
-    extra = load_eval_set(TRAIN_DIR / "calls")
-    held = load_eval_set(HOLDOUT / "calls")
-    training = generated + hand + extra
-    prep = Prepared(training + held, cached_embedder("e5"),
-                    sop_dirs=(ROOT / "sop_definitions", TRAIN_DIR / "sops", HOLDOUT / "sops"))
-    base = MatchParams()
-    feats = {c.id: call_features(c.utterances, prep.vectors[c.id], prep.index_for(c.sop, base), base) for c in training}
-    ys = {c.id: targets(c, prep.index_for(c.sop, base).step_ids) for c in training}
-
-    def loso(sop: str) -> np.ndarray:
-        train = [c for c in training if c.sop != sop]
-        return emission.fit([feats[c.id] for c in train], [ys[c.id] for c in train], l2=emission.default_model().l2)
-
-    report(f"eval set, leave-one-SOP-out, {args.reviewed[0]} reviewed calls", hand, *run(hand, prep, loso, args.reviewed[0]))
+    corpus = Corpus.load()
+    hand, held, prep = corpus.hand, corpus.held, corpus.prep
+    report(f"eval set, leave-one-SOP-out, {args.reviewed[0]} reviewed calls", hand,
+           *run(hand, prep, corpus.loso, args.reviewed[0]))
     shipped = emission.default_model().weights
     report(f"held-out SOPs, shipped model, {args.reviewed[1]} reviewed calls", held,
            *run(held, prep, lambda _sop: shipped, args.reviewed[1]))
