@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     # they are all re-matched in the background, so every call gains from what was learned. 0: only
     # on request (POST /api/v1/sops/{id}/rematch, `talktrack sop rematch`).
     sop_review_rematch_after: int = Field(default=5, ge=0, le=100_000)
+    # …but automatically at most once per this many hours per SOP (a re-match of a big team's calls
+    # is minutes of worker time); changes that arrive sooner wait for the next automatic one.
+    sop_review_rematch_interval_h: float = Field(default=6.0, ge=0.0, le=24 * 365)
     default_page_size: int = 50
     max_page_size: int = 500
     # Pipeline

@@ -300,7 +300,8 @@ def learning(sop_id: Annotated[str, typer.Argument(help="the SOP's id")]) -> Non
         f"{doc['examples_per_step']} learned lines per step · "
         f"{doc['review_changes_since_rematch']} review change(s) since the calls were last re-matched"
         + (f" ({last['at'][:16]}, {last['calls']} calls)" if last else "")
-        + (f"; they are re-matched after {doc['rematch_after']}" if doc["rematch_after"] else "")
+        + (f"; they are re-matched after {doc['rematch_after']}, at most every {doc['rematch_interval_h']:g} h"
+           if doc["rematch_after"] else "")
     )
 
 

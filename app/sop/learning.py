@@ -4,12 +4,15 @@ Reviewed lines join their steps' examples for later matches (app/sop/review.revi
 but a call matched before a review keeps its labels until it is matched again. So once
 `sop_review_rematch_after` reviews of a SOP were saved or removed, every call of the SOP is
 re-matched in the background (`sop.rematch_all`; each old result stays until its new one is
-written). A coach can also ask for it at once. `status` says what the matcher has learned: the
-lines per step, and how many review changes the stored matches have not seen yet.
+written) — automatically at most once per `sop_review_rematch_interval_h` per SOP: changes that
+arrive sooner are picked up by the relay's periodic check once the interval has passed. A coach can
+also ask for it at once. `status` says what the matcher has learned: the lines per step, and how
+many review changes the stored matches have not seen yet.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -43,14 +46,49 @@ def record_review_change(*, session: Session, sop_id: str) -> bool:
     """Count a saved or removed review; queue the SOP's re-match when enough have piled up.
 
     Returns whether a re-match was queued (in this transaction: it runs after the commit)."""
-    settings = get_settings()
     row = _state(session, sop_id)
     row.review_changes += 1
-    every = settings.sop_review_rematch_after
-    if every <= 0 or settings.sop_review_examples_per_step <= 0 or row.review_changes < every:
+    if not _due(row, utcnow()):
         return False
     _queue(session, row)
     return True
+
+
+def _due(row: SopLearning, now: datetime) -> bool:
+    """Enough review changes, and the last automatic re-match is at least the interval ago."""
+    settings = get_settings()
+    every = settings.sop_review_rematch_after
+    if every <= 0 or settings.sop_review_examples_per_step <= 0 or row.review_changes < every:
+        return False
+    interval = timedelta(hours=settings.sop_review_rematch_interval_h)
+    return row.rematched_at is None or now - _aware(row.rematched_at) >= interval
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; they were written in UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def relearn_due() -> list[str]:
+    """The periodic check (every relay loop, about once a minute): queue the re-matches whose review
+    changes waited for the interval. Returns the SOP ids queued."""
+    from app.db import session_scope
+
+    now = utcnow()
+    queued = []
+    with session_scope() as session:
+        candidates = session.scalars(
+            select(SopLearning.sop_id).where(SopLearning.review_changes >= max(get_settings().sop_review_rematch_after, 1))
+        ).all()
+        for sop_id in candidates:
+            row = _state(session, sop_id)
+            if _due(row, now):
+                _queue(session, row)
+                queued.append(sop_id)
+    return queued
+
+
+jobs.register_periodic(relearn_due)
 
 
 def queue_rematch(*, session: Session, sop_id: str) -> None:
@@ -61,6 +99,7 @@ def queue_rematch(*, session: Session, sop_id: str) -> None:
 def _queue(session: Session, row: SopLearning) -> None:
     jobs.enqueue(session, "sop.rematch_all", sop_id=row.sop_id)
     row.review_changes = 0
+    row.rematched_at = utcnow()  # the job sets it again, with its number of calls
 
 
 def record_rematch(*, session: Session, sop_id: str, calls: int, applied_changes: bool = False) -> None:
@@ -96,6 +135,7 @@ def status(*, session: Session, sop_row: SopVersion, user: User | None = None) -
         "complete_reviews": int(complete),
         "examples_per_step": per_step,
         "rematch_after": settings.sop_review_rematch_after,
+        "rematch_interval_h": settings.sop_review_rematch_interval_h,
         "review_changes_since_rematch": row.review_changes if row else 0,
         "last_rematch": (
             {"at": row.rematched_at.isoformat(), "calls": row.rematch_calls}

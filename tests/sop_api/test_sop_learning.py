@@ -224,3 +224,34 @@ def test_the_review_queue_puts_the_most_expected_wrong_labels_first(client, monk
     assert shown.exit_code == 0, shown.output
     assert f"{expected[other_id]:.1f}" in shown.output and "to review next" in shown.output
     assert CliRunner().invoke(sop_app, ["review-queue", "no-such-sop"]).exit_code == 1
+
+
+def test_automatic_rematches_wait_for_the_interval_then_the_periodic_check_runs_them(client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from app.sop import learning
+    from app.sop.models import SopLearning
+
+    _rematch_after(monkeypatch, 1)
+    monkeypatch.setenv("TALKTRACK_SOP_REVIEW_REMATCH_INTERVAL_H", "6")
+    get_settings.cache_clear()
+    manager, rep, call_id, first = _matched_call(client)
+    other_id, _other = _second_call(client, rep)
+    review = {"corrections": [{"index": _a_rep_line_to_move(first)["index"], "step": "off-sop"}]}
+    assert client.put(f"/api/v1/calls/{call_id}/sop/review", headers=manager, json=review).json()["sop_rematch_queued"]
+    after_first = client.get(f"/api/v1/calls/{other_id}/sop", headers=rep).json()["matched_at"]
+    # Within the interval: counted, not re-matched, and the periodic check leaves it too.
+    assert client.put(f"/api/v1/calls/{call_id}/sop/review", headers=manager,
+                      json=review | {"complete": True}).json()["sop_rematch_queued"] is False
+    assert learning.relearn_due() == []
+    assert client.get(f"/api/v1/calls/{other_id}/sop", headers=rep).json()["matched_at"] == after_first
+    status = client.get("/api/v1/sops/b2b-discovery/learning", headers=manager).json()
+    assert status["review_changes_since_rematch"] == 1 and status["rematch_interval_h"] == 6
+    # Seven hours later the periodic check (the relay runs it about once a minute) re-matches.
+    with session_scope() as session:
+        row = session.get(SopLearning, "b2b-discovery")
+        row.rematched_at = row.rematched_at - timedelta(hours=7)
+    assert learning.relearn_due() == ["b2b-discovery"]
+    assert client.get(f"/api/v1/calls/{other_id}/sop", headers=rep).json()["matched_at"] != after_first
+    assert client.get("/api/v1/sops/b2b-discovery/learning", headers=manager).json()["review_changes_since_rematch"] == 0
+    assert learning.relearn_due() == []  # nothing left to do
