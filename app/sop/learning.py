@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from app import jobs
 from app.config import get_settings
-from app.db import utcnow
+from app.db import session_scope, utcnow
 from app.sop import review
 from app.sop.models import CallSopReview, SopLearning, SopVersion
 from app.sop.schema import SopDefinition
@@ -72,8 +72,6 @@ def _aware(moment: datetime) -> datetime:
 def relearn_due() -> list[str]:
     """The periodic check (every relay loop, about once a minute): queue the re-matches whose review
     changes waited for the interval. Returns the SOP ids queued."""
-    from app.db import session_scope
-
     now = utcnow()
     queued = []
     with session_scope() as session:
