@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from itertools import count
 from pathlib import Path
 from typing import Any
 
@@ -169,7 +170,6 @@ def sops(*, session: Session, user: User) -> dict[str, Any]:
 def sop_detail(*, session: Session, user: User, sop_id: str, version: int | None = None) -> dict[str, Any]:
     """One SOP version: its prescribed path, how often each step is missed in the user's recent calls,
     what the matcher learned from reviews (coaches), and its version history with the last change."""
-    from app.calls.service import visible_filter
     row = sop_service.get_version(session=session, sop_id=sop_id, version=version)
     definition = sop_service.definition_of(row)
     versions = sop_service.versions(session=session, sop_id=sop_id)
@@ -207,11 +207,5 @@ def sop_detail(*, session: Session, user: User, sop_id: str, version: int | None
 
 def _numbered(definition: Any) -> list[tuple[Any, list[tuple[int, Any]]]]:
     """Stages with their steps numbered through the whole SOP (1, 2, … as the prescribed path)."""
-    out, position = [], 0
-    for stage in definition.stages:
-        numbered = []
-        for step in stage.steps:
-            position += 1
-            numbered.append((position, step))
-        out.append((stage, numbered))
-    return out
+    position = count(1)
+    return [(stage, [(next(position), step) for step in stage.steps]) for stage in definition.stages]
