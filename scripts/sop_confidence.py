@@ -33,7 +33,7 @@ from app.library.talk_tracks import wilson
 from app.sop import emission
 from app.sop.evaluation import EvalCall
 from app.sop.matcher import MatchParams, match_call
-from app.sop.review import UNSURE_BELOW
+from app.sop.review import UNSURE_BELOW, queue_score
 
 BANDS = ((0.0, 0.5), (0.5, UNSURE_BELOW), (UNSURE_BELOW, 0.85), (0.85, 0.95), (0.95, 1.0001))
 
@@ -66,7 +66,10 @@ def report(title: str, rows: list[tuple[EvalCall, np.ndarray, np.ndarray]]) -> N
     sizes = np.array([len(s) for _c, s, _r in rows])
     corr = float(np.corrcoef(expected, actual)[0, 1])
     print(f"  calls: correlation of expected vs actual wrong labels {corr:.2f}")
-    for name, key in (("expected wrong labels", expected), ("expected wrong share", expected / sizes)):
+    average = expected.sum() / sizes.sum()
+    shrunk = np.array([queue_score(e, n, average) for e, n in zip(expected, sizes)])
+    for name, key in (("expected wrong labels", expected), ("expected wrong share", expected / sizes),
+                      ("shrunk share (shipped)", shrunk)):
         top = np.argsort(-key, kind="stable")[: max(1, len(rows) // 4)]
         lines, wrong = sizes[top].sum() / sizes.sum(), actual[top].sum() / max(actual.sum(), 1)
         print(f"  queue by {name}: its top quarter ({len(top)} calls) holds {lines:.0%} of the lines and "

@@ -364,13 +364,21 @@ def with_examples(sop: SopDefinition, extra: Mapping[str, Sequence[str]]) -> Sop
 UNSURE_BELOW = 0.7
 # How many of the SOP's newest results the queue reads (it parses each stored result).
 QUEUE_READS = 500
+# A call's expected share of wrong labels is shrunk towards the SOP's average as if it had this many
+# more lines at that average: a 5-line call with two unsure labels does not outrank every real call.
+QUEUE_PRIOR_LINES = 10
+
+
+def queue_score(expected_wrong: float, lines: int, average_share: float) -> float:
+    """A call's place in the review queue: its expected share of wrong labels, shrunk for short calls."""
+    return (expected_wrong + QUEUE_PRIOR_LINES * average_share) / (lines + QUEUE_PRIOR_LINES)
 
 
 def review_queue(*, session: Session, sop_id: str, user: User | None = None, limit: int = 20) -> list[dict[str, Any]]:
     """The SOP's matched calls whose labels most need a person, most first: ranked by the expected
-    share of wrong labels (the mean of 1 − posterior over lines the matcher labelled itself), so a
-    reviewer finds the most errors per line read (scripts/sop_confidence.py: the top quarter held
-    1.2–1.6× the average density of wrong labels on SOPs the model never saw).
+    share of wrong labels (the mean of 1 − posterior over lines the matcher labelled itself, shrunk
+    towards the average for short calls: queue_score), so a reviewer finds the most errors per line
+    read (scripts/sop_confidence.py measures it on SOPs the model never saw).
 
     Completely reviewed calls are left out; a partial review's corrected lines count as certain.
     Only calls the user may see, among the newest QUEUE_READS results."""
@@ -398,8 +406,12 @@ def review_queue(*, session: Session, sop_id: str, user: User | None = None, lim
             "expected_wrong": round(sum(1.0 - score for score in scores), 2),
             "expected_wrong_share": round(sum(1.0 - score for score in scores) / len(scores), 4),
             "partially_reviewed": bool(review),
+            "_scored": len(scores),
         })
-    out.sort(key=lambda row: (-row["expected_wrong_share"], -row["expected_wrong"], row["call_id"]))
+    average = sum(r["expected_wrong"] for r in out) / max(sum(r["_scored"] for r in out), 1)
+    for row in out:
+        row["priority"] = round(queue_score(row["expected_wrong"], row.pop("_scored"), average), 4)
+    out.sort(key=lambda row: (-row["priority"], -row["expected_wrong"], row["call_id"]))
     return out[:limit]
 
 

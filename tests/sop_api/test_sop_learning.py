@@ -196,10 +196,14 @@ def test_the_review_queue_puts_the_most_expected_wrong_labels_first(client, monk
         c["call_id"]: round(sum(1 - u["score"] for u in c["result"]["utterances"] if u["score"] is not None), 2)
         for c in (first, other)
     }
-    share = {c["call_id"]: expected[c["call_id"]] / len(c["result"]["utterances"]) for c in (first, other)}
-    assert [q["call_id"] for q in queue] == sorted(expected, key=lambda i: (-round(share[i], 4), -expected[i], i))
+    lines = {c["call_id"]: len(c["result"]["utterances"]) for c in (first, other)}
+    share = {i: expected[i] / lines[i] for i in expected}
+    average = sum(expected.values()) / sum(lines.values())
+    priority = {i: (expected[i] + 10 * average) / (lines[i] + 10) for i in expected}  # shrunk for short calls
+    assert [q["call_id"] for q in queue] == sorted(expected, key=lambda i: (-round(priority[i], 4), -expected[i], i))
     assert {q["call_id"]: q["expected_wrong"] for q in queue} == expected
     assert all(abs(q["expected_wrong_share"] - share[q["call_id"]]) < 1e-3 for q in queue)
+    assert all(abs(q["priority"] - priority[q["call_id"]]) < 1e-3 for q in queue)
     for q in queue:
         source = first if q["call_id"] == call_id else other
         assert q["unsure_lines"] == sum(u["score"] < 0.7 for u in source["result"]["utterances"])
