@@ -259,3 +259,34 @@ def test_automatic_rematches_wait_for_the_interval_then_the_periodic_check_runs_
     assert client.get(f"/api/v1/calls/{other_id}/sop", headers=rep).json()["matched_at"] != after_first
     assert client.get("/api/v1/sops/b2b-discovery/learning", headers=manager).json()["review_changes_since_rematch"] == 0
     assert learning.relearn_due() == []  # nothing left to do
+
+
+def test_rebuilding_an_index_after_a_review_embeds_only_the_new_lines(client) -> None:  # type: ignore[no-untyped-def]
+    from app import ml
+    from app.sop import matching
+    from app.sop.loader import load_sop, sop_hash
+    from app.sop.models import SopVersion
+
+    class Counting:
+        def __init__(self, inner) -> None:  # type: ignore[no-untyped-def]
+            self.inner, self.name, self.dim, self.texts = inner, inner.name, inner.dim, []
+
+        def embed(self, texts, kind="query"):  # type: ignore[no-untyped-def]
+            self.texts += list(texts)
+            return self.inner.embed(texts, kind=kind)
+
+    embedder = Counting(ml.get_embedder())
+    matching._vectors.clear()  # other tests in this process embedded the same examples
+    sop = load_sop(DISCOVERY, source="m.yaml")
+    row = SopVersion(sop_id=sop.id, version=7, definition=sop.model_dump(mode="json"), content_hash=sop_hash(sop))
+    first = matching.sop_index(sop, row, embedder)
+    assert first.embedder == embedder.name  # the learned emissions check the model by this name
+    assert len(embedder.texts) == sum(len(step.examples) + 1 for _stage, step in sop.steps())
+    embedder.texts.clear()
+    line = "Memo test: when would you want the new forecast live?"
+    again = matching.sop_index(sop, row, embedder, {"qualify-timeline": (line,)})
+    assert embedder.texts == [line]  # only the new line was embedded
+    assert line in again.texts[again.step_ids.index("qualify-timeline")]
+    plain = ml.get_embedder().embed([line], kind="query")[0]
+    vectors = again.vectors[again.step_ids.index("qualify-timeline")]
+    assert max(float(v @ plain) for v in vectors) > 0.999  # and its vector is the embedder's own
