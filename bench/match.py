@@ -10,6 +10,10 @@ Run: .venv/bin/python bench/match.py [--utterances 600] [--steps 60] [--calls 30
    utterances and their stored vectors from the database, match, compare, write the result):
    measured on --calls real rows in a temporary SQLite database, then extrapolated to 10,000 —
    the extrapolation is printed as such.
+3. Rebuilding a SOP's index after a review (the matcher learns reviewed lines as examples), with the
+   process's embedder (e5 by default, --embedder): the shipped project-sales SOP with --reviewed
+   lines per step, then again after one more reviewed line — with the memo of embedded texts
+   (app/sop/matching.sop_index) and, as the baseline in the same run, without it.
 """
 
 from __future__ import annotations
@@ -128,16 +132,49 @@ def bench_rematch(n_calls: int) -> None:
               f"N workers divide it")
 
 
+def bench_review_rebuild(embedder_name: str, per_step: int) -> None:
+    from app import ml
+    from app.sop import matching
+    from app.sop.loader import load_sop_file, sop_hash
+    from app.sop.matcher import build_sop_index
+    from app.sop.models import SopVersion
+    from app.sop.review import with_examples
+
+    embedder = ml.get_embedder(embedder_name)
+    sop = load_sop_file(str(REPO / "sop_definitions" / "project-sales-8-stage.zh.yaml"))
+    steps = [step for _stage, step in sop.steps()]
+    lines = {s.id: tuple(f"{s.name}：复核过的第{i}句，客户这样说" for i in range(per_step)) for s in steps}
+    more = {**lines, steps[0].id: (*lines[steps[0].id], "又一条复核过的句子")}
+    row = SopVersion(sop_id=sop.id, version=1, definition=sop.model_dump(mode="json"), content_hash=sop_hash(sop))
+    embedder.embed(["warm up"], kind="query")
+    t = time.perf_counter()
+    matching.sop_index(sop, row, embedder, lines)
+    first = time.perf_counter() - t
+    t = time.perf_counter()
+    matching.sop_index(sop, row, embedder, more)
+    memo = time.perf_counter() - t
+    t = time.perf_counter()
+    build_sop_index(with_examples(sop, more), embedder)  # the baseline: every text embedded again
+    plain = time.perf_counter() - t
+    texts = sum(len(s.examples) + 1 for s in steps) + per_step * len(steps) + 1
+    print(f"SOP index after a review ({len(steps)} steps, {per_step} reviewed lines per step, {texts} texts, "
+          f"embedder {embedder.name}): first build {first:.2f} s; after one more reviewed line "
+          f"{memo:.2f} s with the memo vs {plain:.2f} s without (baseline, same run)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--utterances", type=int, default=600)
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--embedder", default="e5", help="for the index rebuild after a review")
+    parser.add_argument("--reviewed", type=int, default=30, help="reviewed lines per step (the default cap)")
     args = parser.parse_args()
     print(machine())
     bench_one_call(args.utterances, args.steps, args.repeat)
     bench_rematch(args.calls)
+    bench_review_rebuild(args.embedder, args.reviewed)
 
 
 if __name__ == "__main__":
