@@ -143,6 +143,15 @@ def test_coaches_get_label_review_controls_and_see_corrections(client) -> None: 
     assert saved.status_code == 200, saved.text
     page = client.get(f"/calls/{call_id}").text
     assert "✎ corrected" in page and "every label checked" in page
+    review = saved.json()["result"]["review"]
+    assert f"{len(review['changed'])} changed" in page
+    # A correction that agrees with the matcher is a confirmation, and the notice says so.
+    agreed = next(u for u in saved.json()["result"]["utterances"] if u["index"] == 1)["step"]
+    both = client.put(f"/api/v1/calls/{call_id}/sop/review", headers={"Sec-Fetch-Site": "same-origin"},
+                      json={"corrections": [{"index": 0, "step": None}, {"index": 1, "step": agreed}], "complete": True})
+    assert both.status_code == 200, both.text
+    assert "1 confirmed as the matcher had them" in client.get(f"/calls/{call_id}").text
+    page = client.get(f"/calls/{call_id}").text
     assert 'id="review-clear"' in page
     row = re.search(r'<li id="u0".*?</li>', page, re.DOTALL).group(0)
     assert '<option value="" selected>off-SOP</option>' in row
