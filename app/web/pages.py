@@ -176,15 +176,15 @@ def sop_detail(*, session: Session, user: User, sop_id: str, version: int | None
     previous = max((v.version for v in versions if v.version < row.version), default=None)
     changes = sop_service.diff(session=session, sop_id=sop_id, old=previous, new=row.version) if previous else []
     payloads = session.execute(
-        select(CallSopResult.result).join(Call, Call.id == CallSopResult.call_id)
+        select(CallSopResult.result, Call.id, Call.title).join(Call, Call.id == CallSopResult.call_id)
         .where(CallSopResult.sop_id == sop_id, CallSopResult.sop_version == row.version, visible_filter(user))
         .order_by(CallSopResult.matched_at.desc()).limit(RECENT_MATCHES)
-    ).scalars().all()
-    missed: dict[str, int] = {}
+    ).all()
+    missed: dict[str, list[tuple[int, str]]] = {}  # step → the calls that missed it, newest first
     seen: dict[str, int] = {}
-    for payload in payloads:
+    for payload, call_id, title in payloads:
         for m in payload.get("deviations", {}).get("missed", []):
-            missed[m["step_id"]] = missed.get(m["step_id"], 0) + 1
+            missed.setdefault(m["step_id"], []).append((call_id, title or f"Call {call_id}"))
         for step_id in {seg["step"] for seg in payload.get("path", [])}:
             seen[step_id] = seen.get(step_id, 0) + 1
     coach = user.role in COACH_ROLES
@@ -193,7 +193,7 @@ def sop_detail(*, session: Session, user: User, sop_id: str, version: int | None
     learned = {s["step_id"]: s for s in status["steps"]} if status else {}
     stages = [
         {"stage": stage, "steps": [
-            {"step": step, "position": position, "seen": seen.get(step.id, 0), "missed": missed.get(step.id, 0),
+            {"step": step, "position": position, "seen": seen.get(step.id, 0), "missed": missed.get(step.id, []),
              "learned": learned.get(step.id)}
             for position, step in steps
         ]}

@@ -53,7 +53,10 @@ def test_sop_page_shows_the_path_missed_steps_and_what_reviews_taught(client) ->
     assert page.status_code == 200
     html = page.text
     assert "Prescribed path" in html and "most recent calls matched to v1" in html
-    assert re.search(r'<td class="num">1</td>\s*</tr>', _row(html, missed[0]))  # missed in the one call
+    row = _row(html, missed[0])  # missed in the one call, which the cell links to
+    assert re.search(r'<summary>1</summary>\s*<ul><li><a href="/calls/%d">Discovery with Acme</a>' % call_id, row), row
+    taken = next(p["step"] for p in result["prescribed"] if p["required"] and p["step"] not in missed)
+    assert re.search(r'<td class="num">0</td>\s*</tr>', _row(html, taken))
     assert "What the matcher learned from reviews" in html
     assert line["text"].strip().replace("'", "&#39;") in html  # the learned line, escaped
     assert 'action="/sops/b2b-discovery/rematch"' in html
