@@ -220,10 +220,14 @@ def _review_out(session: Session, result: CallSopResult) -> ReviewOut:
 
 @router.get("/sops/{sop_id}/learning")
 def sop_learning(
-    sop_id: Annotated[str, PathParam(max_length=100)], session: SessionDep, user: CoachUser
+    sop_id: Annotated[str, PathParam(max_length=100)],
+    session: SessionDep,
+    user: CoachUser,
+    version: Annotated[int | None, Query(ge=1)] = None,
 ) -> dict[str, Any]:
-    """What the matcher learned from this SOP's reviews: lines per step, and changes not yet applied."""
-    row = sop_service.get_version(session=session, sop_id=sop_id)
+    """What the matcher learned from this SOP's reviews (per step of the version, latest by default),
+    and the review changes its stored matches have not seen yet."""
+    row = sop_service.get_version(session=session, sop_id=sop_id, version=version)
     return learning.status(session=session, sop_row=row, user=user)
 
 

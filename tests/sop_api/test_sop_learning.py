@@ -108,6 +108,9 @@ def test_learning_status_shows_lines_per_step_only_from_visible_calls(client) ->
     assert client.get("/api/v1/sops/b2b-discovery/learning", headers=rep).status_code == 403
     assert client.post("/api/v1/sops/b2b-discovery/rematch", headers=rep).status_code == 403
     assert client.get("/api/v1/sops/no-such-sop/learning", headers=manager).status_code == 404
+    assert client.get("/api/v1/sops/b2b-discovery/learning?version=1", headers=manager).json()["version"] == 1
+    assert client.get("/api/v1/sops/b2b-discovery/learning?version=9", headers=manager).status_code == 404
+    assert client.get("/api/v1/sops/b2b-discovery/learning?version=0", headers=manager).status_code == 422
     assert client.post("/api/v1/sops/no-such-sop/rematch", headers=manager).status_code == 404
 
 
