@@ -23,16 +23,11 @@ def _match(session: Session, call: Call) -> Outcome:
 
 def rematch_call(call_id: int) -> bool:
     """Re-match a ready call (new SOP version, or on request); the call stays ready throughout."""
-    from app.calls.models import Call
     from app.db import session_scope
     from app.sop import service as sop_service
 
     with session_scope() as session:
-        call = session.get(Call, call_id)
-        if call is None or call.status != CallStatus.ready:
-            return False
-        jobs.enqueue(session, "library.update", call_id=call.id)
-        return sop_service.match_and_store(session=session, call=call) is not None
+        return sop_service.rematch_ready_call(session=session, call_id=call_id)
 
 
 def rematch_all(sop_id: str) -> int:

@@ -347,8 +347,6 @@ def rematch(
     """Match every call of the SOP again, with its latest version and what its reviews taught."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from app import jobs
-    from app.calls.models import Call, CallStatus
     from app.db import init_db, session_scope
     from app.sop import learning as learning_service
     from app.sop import service as sop_service
@@ -371,11 +369,7 @@ def rematch(
         task = progress.add_task("", total=len(call_ids))
         for call_id in call_ids:
             with session_scope() as session:
-                call = session.get(Call, call_id)
-                ready = call is not None and call.status == CallStatus.ready
-                if ready and sop_service.match_and_store(session=session, call=call) is not None:
-                    done += 1
-                    jobs.enqueue(session, "library.update", call_id=call_id)  # clips follow the labels
+                done += sop_service.rematch_ready_call(session=session, call_id=call_id)
             progress.advance(task)
     with session_scope() as session:
         learning_service.record_rematch(session=session, sop_id=sop_id, calls=done, applied_changes=True)

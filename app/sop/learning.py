@@ -25,7 +25,7 @@ from app.db import session_scope, utcnow
 from app.sop import review
 from app.sop.models import CallSopReview, SopLearning, SopVersion
 from app.sop.schema import SopDefinition
-from app.users.models import User
+from app.users.models import Role, User
 
 
 def _state(session: Session, sop_id: str) -> SopLearning:
@@ -119,7 +119,8 @@ def status(*, session: Session, sop_row: SopVersion, user: User | None = None) -
     sop = SopDefinition.model_validate(sop_row.definition)
     per_step = settings.sop_review_examples_per_step
     used = review.reviewed_examples(session=session, sop=sop, per_step=per_step)
-    shown = review.reviewed_examples(session=session, sop=sop, per_step=per_step, user=user)
+    sees_all = user is None or user.role == Role.admin
+    shown = used if sees_all else review.reviewed_examples(session=session, sop=sop, per_step=per_step, user=user)
     reviewed, complete = session.execute(
         select(func.count(), func.count().filter(CallSopReview.complete.is_(True)))
         .where(CallSopReview.sop_id == sop.id)

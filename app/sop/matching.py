@@ -29,11 +29,11 @@ _indexes: dict[tuple[str, int, str, str], tuple[dict[str, tuple[str, ...]], SopI
 # Per (SOP id, version): the review signature the reviewed lines were read at, and those lines.
 _reviewed: dict[tuple[str, int], tuple[tuple[int, str, str], dict[str, tuple[str, ...]]]] = {}
 _lock = threading.Lock()
-# Texts a SOP index embeds (examples, names, reviewed lines), by embedder and text: after a review,
-# rebuilding the index embeds only the new lines (a 34-step SOP with 30 reviewed lines per step:
-# 8.4 s → 0.7 s). At 384 dimensions 20,000 texts are about 30 MB.
+# Texts a SOP index embeds (examples, names, reviewed lines), by (embedder, kind, text): after a
+# review, rebuilding the index embeds only the new lines (bench/match.py: 34 steps × 30 reviewed
+# lines, 7.48 s → 0.83 s). At 384 dimensions 20,000 texts are about 30 MB.
 _VECTOR_MEMO_SIZE = 20_000
-_vectors: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+_vectors: OrderedDict[tuple[str, str, str], np.ndarray] = OrderedDict()
 
 
 class _Memoised:
@@ -44,15 +44,14 @@ class _Memoised:
         self.name = embedder.name
 
     def embed(self, texts: list[str], kind: str = "query") -> np.ndarray:
-        new = [t for t in dict.fromkeys(texts) if (self.name, kind + "\0" + t) not in _vectors]
+        new = [t for t in dict.fromkeys(texts) if (self.name, kind, t) not in _vectors]
         if new:
             for text, vector in zip(new, self._embedder.embed(new, kind=kind), strict=True):
-                _vectors[(self.name, kind + "\0" + text)] = np.asarray(vector, dtype=np.float32)
+                _vectors[(self.name, kind, text)] = np.asarray(vector, dtype=np.float32)
         out = []
         for text in texts:
-            key = (self.name, kind + "\0" + text)
-            _vectors.move_to_end(key)
-            out.append(_vectors[key])
+            _vectors.move_to_end((self.name, kind, text))
+            out.append(_vectors[(self.name, kind, text)])
         while len(_vectors) > _VECTOR_MEMO_SIZE:
             _vectors.popitem(last=False)
         return np.stack(out) if out else np.zeros((0, self._embedder.dim), np.float32)

@@ -387,30 +387,31 @@ def review_queue(*, session: Session, sop_id: str, user: User | None = None, lim
              .order_by(CallSopResult.matched_at.desc()).limit(QUEUE_READS))
     if user is not None:
         query = query.where(visible_filter(user))
-    out = []
+    candidates = []  # (stored result, call, posteriors of the lines the matcher labelled itself)
     for stored, call in session.execute(query).all():
-        payload = stored.result
-        review = payload.get("review") or {}
+        review = stored.result.get("review") or {}
         if review.get("complete"):
             continue
         corrected = set(review.get("corrected", []))
-        scores = [float(u["score"]) for u in payload["utterances"]
+        scores = [float(u["score"]) for u in stored.result["utterances"]
                   if u.get("score") is not None and u["index"] not in corrected]
-        if not scores:
-            continue
+        if scores:
+            candidates.append((stored, call, scores))
+    average = (sum(len(s) - sum(s) for _r, _c, s in candidates)
+               / max(sum(len(s) for _r, _c, s in candidates), 1))
+    out = []
+    for stored, call, scores in candidates:
+        expected = sum(1.0 - score for score in scores)
         out.append({
             "call_id": call.id, "title": call.title, "rep": call.rep_name, "language": call.language,
             "sop_version": stored.sop_version, "matched_at": stored.matched_at.isoformat(),
-            "adherence": stored.adherence, "lines": len(payload["utterances"]),
+            "adherence": stored.adherence, "lines": len(stored.result["utterances"]),
             "unsure_lines": sum(score < UNSURE_BELOW for score in scores),
-            "expected_wrong": round(sum(1.0 - score for score in scores), 2),
-            "expected_wrong_share": round(sum(1.0 - score for score in scores) / len(scores), 4),
-            "partially_reviewed": bool(review),
-            "_scored": len(scores),
+            "expected_wrong": round(expected, 2),
+            "expected_wrong_share": round(expected / len(scores), 4),
+            "priority": round(queue_score(expected, len(scores), average), 4),
+            "partially_reviewed": bool(stored.result.get("review")),
         })
-    average = sum(r["expected_wrong"] for r in out) / max(sum(r["_scored"] for r in out), 1)
-    for row in out:
-        row["priority"] = round(queue_score(row["expected_wrong"], row.pop("_scored"), average), 4)
     out.sort(key=lambda row: (-row["priority"], -row["expected_wrong"], row["call_id"]))
     return out[:limit]
 

@@ -249,11 +249,7 @@ def rematch_sop(
     sop_id: Annotated[str, PathParam(max_length=100)], session: SessionDep, user: CoachUser
 ) -> dict[str, Any]:
     """Re-match every call of the SOP now (each old result stays until its new one is written)."""
-    sop_service.get_version(session=session, sop_id=sop_id)
-    learning.queue_rematch(session=session, sop_id=sop_id)
-    audit_service.record(
-        session=session, actor=user, action=AuditAction.sop_rematch, target_type="sop", target_id=sop_id,
-    )
+    sop_service.request_rematch(session=session, sop_id=sop_id, user=user)
     return {"sop_id": sop_id, "status": "queued"}
 
 

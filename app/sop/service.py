@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app import jobs
 from app.audit import service as audit_service
 from app.audit.models import AuditAction
 from app.calls.models import Call, CallStatus
@@ -170,6 +171,27 @@ def calls_using(*, session: Session, sop_id: str) -> list[int]:
     matched = select(CallSopResult.call_id).where(CallSopResult.sop_id == sop_id)
     given = select(Call.id).where(Call.sop_id == sop_id, Call.status == CallStatus.ready)
     return sorted(set(session.scalars(matched)) | set(session.scalars(given)))
+
+
+def rematch_ready_call(*, session: Session, call_id: int) -> bool:
+    """Match a ready call again (its old result stays until this one is written) and let its clips
+    follow; False when the call is gone, not ready, or has no SOP."""
+    call = session.get(Call, call_id)
+    if call is None or call.status != CallStatus.ready:
+        return False
+    if match_and_store(session=session, call=call) is None:
+        return False
+    jobs.enqueue(session, "library.update", call_id=call.id)
+    return True
+
+
+def request_rematch(*, session: Session, sop_id: str, user: User) -> SopVersion:
+    """A person asks for every call of the SOP to be matched again (API, web page): queued, audited."""
+    row = get_version(session=session, sop_id=sop_id)
+    learning.queue_rematch(session=session, sop_id=row.sop_id)
+    audit_service.record(session=session, actor=user, action=AuditAction.sop_rematch, target_type="sop",
+                         target_id=row.sop_id)
+    return row
 
 
 def match_and_store(*, session: Session, call: Call) -> CallSopResult | None:

@@ -28,7 +28,7 @@ from app.config import get_settings
 from app.db import utcnow
 from app.deps import COACH_ROLES, SESSION_COOKIE, SessionDep
 from app.errors import AppError, Forbidden, NotFound, Unprocessable
-from app.sop import learning, review
+from app.sop import review
 from app.sop import service as sop_service
 from app.sop.loader import SopValidationError
 from app.sop.models import CallSopResult
@@ -253,10 +253,7 @@ def sop_rematch(sop_id: str, session: SessionDep, user: PageUser) -> RedirectRes
     """Coaches: re-match every call of the SOP now (the page's button; same as the API's POST)."""
     if user.role not in COACH_ROLES:
         raise Forbidden("Only managers, trainers and admins can re-match a SOP's calls.")
-    row = sop_service.get_version(session=session, sop_id=sop_id[:100])
-    learning.queue_rematch(session=session, sop_id=row.sop_id)
-    audit_service.record(session=session, actor=user, action=AuditAction.sop_rematch, target_type="sop",
-                         target_id=row.sop_id)
+    row = sop_service.request_rematch(session=session, sop_id=sop_id[:100], user=user)
     return RedirectResponse(f"/sops/{quote(row.sop_id)}?rematch=queued", status_code=303)
 
 

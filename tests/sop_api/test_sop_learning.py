@@ -165,6 +165,8 @@ def test_cli_learning_and_rematch(client, monkeypatch) -> None:  # type: ignore[
     assert "0 review change(s)" in runner.invoke(sop_app, ["learning", "b2b-discovery"]).output
     queued = runner.invoke(sop_app, ["rematch", "b2b-discovery", "--queue"])
     assert queued.exit_code == 0 and "queued" in queued.output
+    # The queued job ran (jobs run in-process in tests): the call was matched once more.
+    assert client.get(f"/api/v1/calls/{call_id}/sop", headers=rep).json()["matched_at"] != again["matched_at"]
     assert runner.invoke(sop_app, ["rematch", "no-such-sop"]).exit_code == 1
 
 
