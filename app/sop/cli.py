@@ -245,16 +245,13 @@ def review(
             if call is None:
                 _fail(f"call {call_id} does not exist; `talktrack status` lists the latest calls")
             if clear:
-                result = review_service.clear_review(session=session, call=call)
+                saved = review_service.clear_review(session=session, call=call)
             else:
-                result = review_service.save_review(
+                saved = review_service.save_review(
                     session=session, call=call, reviewer=None, complete=complete,
                     corrections=review_service.parse_corrections(corrections),
                 )
-            payload, adherence = result.result, result.adherence
-            from app.sop import learning
-
-            relearn = learning.record_review_change(session=session, sop_id=result.sop_id)
+            payload, adherence = saved.result.result, saved.result.adherence
     except AppError as exc:
         _fail(exc.message)
     table = Table(title=f"Call {call_id} against {payload['sop']['id']} v{payload['sop']['version']}")
@@ -267,7 +264,7 @@ def review(
     missed = ", ".join(m["step_id"] for m in payload["deviations"]["missed"]) or "none"
     console.print(f"adherence {adherence:.2f} · missed: {missed} · "
                   + ("review removed" if clear else f"review {'complete' if complete else 'partial'}"))
-    if relearn:
+    if saved.rematch_queued:
         console.print(f"enough reviews of {payload['sop']['id']} changed: its calls are queued for a re-match "
                       "with what they taught the matcher (a worker runs it; or `talktrack sop rematch` now)")
 

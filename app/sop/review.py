@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -190,6 +190,14 @@ def parse_corrections(items: Sequence[Mapping[str, Any]]) -> dict[int, str | Non
     return out
 
 
+class Saved(NamedTuple):
+    """A review saved or removed: the call's rewritten result, and whether it was the review change
+    that queued a re-match of the SOP's calls (app/sop/learning.py)."""
+
+    result: CallSopResult
+    rematch_queued: bool
+
+
 def save_review(
     *,
     session: Session,
@@ -197,7 +205,7 @@ def save_review(
     reviewer: User | None,
     corrections: Mapping[int, str | None],
     complete: bool,
-) -> CallSopResult:
+) -> Saved:
     """Validate the corrections against the call's current result, keep them, and rewrite the result."""
     _lock_call(session, call)
     stored = _stored(session, call)
@@ -219,10 +227,10 @@ def save_review(
     review.reviewed_by = reviewer.name if reviewer is not None else "cli"
     review.reviewed_at = utcnow()
     session.flush()
-    return _rewrite(session, call, stored, sop_row, utterances)
+    return _counted(session, _rewrite(session, call, stored, sop_row, utterances))
 
 
-def clear_review(*, session: Session, call: Call) -> CallSopResult:
+def clear_review(*, session: Session, call: Call) -> Saved:
     """Remove the call's review: the matcher's labels come back."""
     _lock_call(session, call)
     stored = _stored(session, call)
@@ -232,7 +240,14 @@ def clear_review(*, session: Session, call: Call) -> CallSopResult:
     session.delete(review)
     session.flush()
     utterances = transcripts_service.utterances(session=session, call_id=call.id)
-    return _rewrite(session, call, stored, _version(session, stored), utterances)
+    return _counted(session, _rewrite(session, call, stored, _version(session, stored), utterances))
+
+
+def _counted(session: Session, result: CallSopResult) -> Saved:
+    """Every saved or removed review counts towards the SOP's next re-match."""
+    from app.sop import learning  # it reads this module's reviewed lines
+
+    return Saved(result, learning.record_review_change(session=session, sop_id=result.sop_id))
 
 
 def _rewrite(

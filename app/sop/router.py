@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, status
 from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from app import jobs
@@ -21,7 +20,7 @@ from app.errors import Conflict, Unprocessable
 from app.sop import learning
 from app.sop import review as review_service
 from app.sop import service as sop_service
-from app.sop.models import CallSopResult, SopVersion
+from app.sop.models import SopVersion
 
 router = APIRouter(prefix="/api/v1", tags=["sop"])
 
@@ -190,32 +189,31 @@ def review_call_sop(call_id: int, body: ReviewIn, session: SessionDep, user: Coa
     against the same SOP (a new version, a re-match)."""
     call = calls_service.get_call(session=session, call_id=call_id, user=user)
     corrections = review_service.parse_corrections([c.model_dump() for c in body.corrections])
-    result = review_service.save_review(
+    saved = review_service.save_review(
         session=session, call=call, reviewer=user, corrections=corrections, complete=body.complete
     )
     audit_service.record(
         session=session, actor=user, action=AuditAction.sop_review, target_type="call", target_id=call.id,
         detail={"corrections": len(corrections), "complete": body.complete},
     )
-    return _review_out(session, result)
+    return _review_out(saved)
 
 
 @router.delete("/calls/{call_id}/sop/review", response_model=ReviewOut)
 def delete_call_sop_review(call_id: int, session: SessionDep, user: CoachUser) -> ReviewOut:
     """Remove the call's corrections: the matcher's labels come back."""
     call = calls_service.get_call(session=session, call_id=call_id, user=user)
-    result = review_service.clear_review(session=session, call=call)
+    saved = review_service.clear_review(session=session, call=call)
     audit_service.record(
         session=session, actor=user, action=AuditAction.sop_review, target_type="call", target_id=call.id,
         detail={"removed": True},
     )
-    return _review_out(session, result)
+    return _review_out(saved)
 
 
-def _review_out(session: Session, result: CallSopResult) -> ReviewOut:
-    queued = learning.record_review_change(session=session, sop_id=result.sop_id)
-    out = CallSopOut.model_validate(result, from_attributes=True)
-    return ReviewOut(**out.model_dump(), sop_rematch_queued=queued)
+def _review_out(saved: review_service.Saved) -> ReviewOut:
+    out = CallSopOut.model_validate(saved.result, from_attributes=True)
+    return ReviewOut(**out.model_dump(), sop_rematch_queued=saved.rematch_queued)
 
 
 @router.get("/sops/{sop_id}/learning")
