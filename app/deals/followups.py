@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from app.calls.models import Call
-from app.db import utcnow
+from app.db import aware, utcnow
 from app.deals import analytics
 from app.deals import process as process_service
 from app.deals import service as deals_service
@@ -35,8 +35,6 @@ FOLLOW_UP_DAYS = 15
 PROGRESS_DAYS = 30
 DEFAULT_EFFECTIVE_PER_WEEK = Decimal(5)
 DEFAULT_NEW_SHARE = 0.8
-
-aware = deals_service.aware
 
 
 def check_rep(*, session: Session, user: User, rep_id: int | None) -> User:

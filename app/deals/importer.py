@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from app.db import utcnow
+from app.db import aware, utcnow
 from app.deals import process as process_service
 from app.deals import service as deals_service
 from app.deals import stage_summary
@@ -318,5 +318,5 @@ def export_csv(*, session: Session, user: User, headers: str = "en", **filters: 
         writer.writerow([deal.external_ref or "", deal.name, account_name, owner_email, teams.get(deal.team_id, ""),
                          deal.process_id, deal.stage_id, f"{deal.amount:.2f}", deal.currency,
                          deal.expected_close_date.isoformat() if deal.expected_close_date else "", deal.status,
-                         deal.close_reason or "", deal.source, deals_service.aware(deal.opened_at).date().isoformat()])
+                         deal.close_reason or "", deal.source, aware(deal.opened_at).date().isoformat()])
     return out.getvalue()

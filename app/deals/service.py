@@ -3,7 +3,7 @@ linked to deals and a call's outcome. Services add and flush; the edge commits."
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.calls import service as calls_service
 from app.calls.models import Call
-from app.db import utcnow
+from app.db import aware, utcnow
 from app.deals import process as process_service
 from app.deals import stage_summary
 from app.deals.exceptions import (
@@ -40,11 +40,6 @@ from app.users import service as users_service
 from app.users.models import Role, TeamRelation, User
 
 __all__ = ["CallOutcome", "Outcome", "call_outcome", "explain_call_outcome"]
-
-
-def aware(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything stored is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def to_minor(amount: Decimal) -> int:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
+from app.db import aware
 from app.deals.models import Deal, DealStageEvent, DealStageSummary, EventKind
 
 # Leaving a stage "forward" in the conversion sense: an advance (also one that sends the deal back) or a win.
@@ -31,17 +32,13 @@ class HistoryEvent:
     at: datetime
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def summarize(deal_id: int, events: Iterable[HistoryEvent]) -> list[dict[str, Any]]:
     """Summary rows of one deal from its history (any order; sorted here by time, then id).
 
     entries / first_entered_at: events into the stage; advanced_out / last_left_at: advanced or won
     events out of it; stays / dwell_seconds: entries followed by the deal's next event, and the time
     until that next event."""
-    ordered = sorted(events, key=lambda e: (_aware(e.at), e.id))
+    ordered = sorted(events, key=lambda e: (aware(e.at), e.id))
     rows: dict[str, dict[str, Any]] = {}
 
     def row(stage_id: str) -> dict[str, Any]:
@@ -50,14 +47,14 @@ def summarize(deal_id: int, events: Iterable[HistoryEvent]) -> list[dict[str, An
                                           "stays": 0, "dwell_seconds": 0.0})
 
     for index, event in enumerate(ordered):
-        at = _aware(event.at)
+        at = aware(event.at)
         if event.to_stage:
             entered = row(event.to_stage)
             entered["entries"] += 1
             entered["first_entered_at"] = entered["first_entered_at"] or at
             if index + 1 < len(ordered):
                 entered["stays"] += 1
-                entered["dwell_seconds"] += (_aware(ordered[index + 1].at) - at).total_seconds()
+                entered["dwell_seconds"] += (aware(ordered[index + 1].at) - at).total_seconds()
         if event.from_stage and event.kind in LEFT_KINDS:
             left = row(event.from_stage)
             left["advanced_out"] += 1
@@ -96,4 +93,4 @@ def stored(*, session: Session, deal_id: int) -> list[dict[str, Any]]:
     columns: Sequence[Any] = DealStageSummary.__table__.columns
     result = session.execute(select(*columns).where(DealStageSummary.deal_id == deal_id)
                              .order_by(DealStageSummary.stage_id)).mappings().all()
-    return [{key: (_aware(v) if isinstance(v, datetime) else v) for key, v in r.items()} for r in result]
+    return [{key: (aware(v) if isinstance(v, datetime) else v) for key, v in r.items()} for r in result]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -20,7 +20,7 @@ from app.audit import service as audit_service
 from app.audit.models import AuditAction
 from app.calls import service as calls_service
 from app.calls.models import Call, CallStatus
-from app.db import utcnow
+from app.db import aware, utcnow
 from app.users.models import Team, User
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ def expired_calls(*, session: Session, now: datetime | None = None, limit: int |
             .limit(limit)
         )
         for call in rows:
-            reference = _aware(call.occurred_at or call.created_at)
+            reference = aware(call.occurred_at or call.created_at)
             out.append(Expired(call.id, team.id, team.name, call.occurred_at, call.created_at,
                                (now - reference).days, team.retention_days or 0))
     return out
@@ -104,7 +104,3 @@ def _delete_batch(session: Session, call_ids: list[int]) -> int:
         deleted += 1
     session.flush()
     return deleted
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

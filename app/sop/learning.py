@@ -12,7 +12,7 @@ many review changes the stored matches have not seen yet.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from app import jobs
 from app.config import get_settings
-from app.db import session_scope, utcnow
+from app.db import aware, session_scope, utcnow
 from app.sop import review
 from app.sop.models import CallSopReview, SopLearning, SopVersion
 from app.sop.schema import SopDefinition
@@ -61,12 +61,7 @@ def _due(row: SopLearning, now: datetime) -> bool:
     if every <= 0 or settings.sop_review_examples_per_step <= 0 or row.review_changes < every:
         return False
     interval = timedelta(hours=settings.sop_review_rematch_interval_h)
-    return row.rematched_at is None or now - _aware(row.rematched_at) >= interval
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; they were written in UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return row.rematched_at is None or now - aware(row.rematched_at) >= interval
 
 
 def relearn_due() -> list[str]:

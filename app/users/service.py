@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, joinedload
 from app.audit import service as audit_service
 from app.audit.models import AuditAction
 from app.config import get_settings
-from app.db import utcnow
+from app.db import aware, utcnow
 from app.errors import Conflict
 from app.users import security, token_cache
 from app.users.exceptions import (
@@ -164,7 +164,7 @@ def resolve_token(*, session: Session, secret: str) -> User | None:
     token, user = row
     if token.revoked_at is not None or not user.is_active:
         return None
-    if token.expires_at is not None and _aware(token.expires_at) <= now:
+    if token.expires_at is not None and aware(token.expires_at) <= now:
         return None
     last_used_at = token.last_used_at
     if _touch_due(last_used_at, now):
@@ -185,7 +185,7 @@ def resolve_cached(*, session: Session, token_hash: str) -> User | None:
     if entry is None:
         return None
     now = utcnow()
-    if entry.expires_at is not None and _aware(entry.expires_at) <= now:
+    if entry.expires_at is not None and aware(entry.expires_at) <= now:
         return None
     if _touch_due(entry.last_used_at, now):
         return None
@@ -193,7 +193,7 @@ def resolve_cached(*, session: Session, token_hash: str) -> User | None:
 
 
 def _touch_due(last_used_at: datetime | None, now: datetime) -> bool:
-    return last_used_at is None or _aware(last_used_at) < now - LAST_USED_RESOLUTION
+    return last_used_at is None or aware(last_used_at) < now - LAST_USED_RESOLUTION
 
 
 # Recording every use would lock the token row for the whole request: parallel requests with one
@@ -225,13 +225,6 @@ def revoke_secret(*, session: Session, secret: str) -> None:
     if token is not None:
         token.revoked_at = utcnow()
         session.flush()
-
-
-def _aware(value: datetime) -> datetime:
-    # SQLite returns naive datetimes; everything we store is UTC.
-    from datetime import UTC
-
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 # Audited variants for administrative actions (API and CLI). `actor=None` is the server CLI.
