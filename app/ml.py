@@ -25,6 +25,18 @@ def get_embedder(name: str | None = None) -> Any:
     return _get(name)
 
 
+def match_embedder_name(language: str | None) -> str:
+    """The embedder spec SOP matching uses for SOPs in ``language`` (English: e5 + mpnet by default)."""
+    from models.embedder import match_embedder_name as _name
+
+    return _name(language)
+
+
+def get_match_embedder(language: str | None) -> Any:
+    """SOP matching's embedder for SOPs in ``language``."""
+    return get_embedder(match_embedder_name(language))
+
+
 def embed_query(text: str, name: str | None = None) -> Any:
     """One normalised query vector for search."""
     return get_embedder(name).embed([text], kind="query")[0]

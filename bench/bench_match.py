@@ -92,7 +92,9 @@ LEGACY = MatchParams(
 DEFAULT_PARAMS = MatchParams()  # what match_call uses when given no params
 
 
-MODEL_NAMES = {"e5": "multilingual-e5-small", "minilm": "all-MiniLM-L6-v2", "use": "use-multilingual-v3"}
+MODEL_NAMES = {
+    "e5": "multilingual-e5-small", "minilm": "all-MiniLM-L6-v2", "use": "use-multilingual-v3", "mpnet": "all-mpnet-base-v2"
+}
 
 
 class CachedEmbedder:

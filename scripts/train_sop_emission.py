@@ -17,7 +17,11 @@ so what it must generalise to is an SOP it never saw. The protocol follows that:
 So `talktrack eval sop` on tests/data/sop_eval is in-sample for the shipped weights (the file says
 so); the leave-one-SOP-out figures printed here are the estimate for other SOPs.
 
-Run:  HF_HUB_OFFLINE=1 .venv/bin/python scripts/train_sop_emission.py [--write]
+The shipped models, one per matching embedder (models.embedder.match_embedder_name):
+  all calls, e5                   scripts/train_sop_emission.py --write
+  English calls, e5 + mpnet       scripts/train_sop_emission.py --embedder e5+mpnet --lang en --write
+
+Run:  HF_HUB_OFFLINE=1 .venv/bin/python scripts/train_sop_emission.py [--embedder SPEC] [--lang en|zh] [--write]
 """
 
 from __future__ import annotations
@@ -68,14 +72,17 @@ def targets(call: EvalCall, step_ids: tuple[str, ...]) -> np.ndarray:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--write", action="store_true", help="write app/sop/emission_model.json")
+    parser.add_argument("--embedder", default="e5", help="embedder spec: e5 (default), e5+mpnet, …")
+    parser.add_argument("--lang", choices=("en", "zh"), help="only this language's calls")
     args = parser.parse_args()
     sop_files = {load_sop_file(str(p)).id: p.name for p in sorted((ROOT / "sop_definitions").glob("*.yaml"))}
     generated = load_generated_corpus(ROOT / "demo_data" / "generated", sop_files)
     hand = load_eval_set(ROOT / "tests" / "data" / "sop_eval")
     # Training-only SOPs and their hand-written calls: more SOPs to generalise from.
     extra = load_eval_set(TRAIN_DIR / "calls") if (TRAIN_DIR / "calls").is_dir() else []
-    calls = generated + hand + extra
-    prep = Prepared(calls, cached_embedder("e5"), sop_dirs=(ROOT / "sop_definitions", TRAIN_DIR / "sops"))
+    calls = [c for c in generated + hand + extra if args.lang in (None, c.language)]
+    embedder = cached_embedder(args.embedder)
+    prep = Prepared(calls, embedder, sop_dirs=(ROOT / "sop_definitions", TRAIN_DIR / "sops"))
     base = MatchParams()
     feats, ys = {}, {}
     for c in calls:
@@ -84,6 +91,11 @@ def main() -> None:
         ys[c.id] = targets(c, index.step_ids)
     sops = sorted({c.sop for c in calls})
     hand_ids = {c.id for c in hand}
+    generated_ids = {c.id for c in generated}
+    scales, backs, offs = SCALE_GRID, BACK_GRID, OFF_BIAS_GRID
+    if args.embedder != "e5":
+        # The decoding params are MatchParams defaults, shared by every model: keep the shipped ones.
+        scales, backs, offs = (base.learned_transition_scale,), (base.learned_back_penalty,), (base.learned_off_bias,)
 
     def decode(c: EvalCall, p: MatchParams) -> list[str | None]:
         res = match_call(c.utterances, prep.index_for(c.sop, base), utterance_vectors=prep.vectors[c.id], params=p)
@@ -92,7 +104,8 @@ def main() -> None:
     def macro(cs: list[EvalCall], preds: dict[str, list[str | None]], n_boot: int = 0):
         return evaluate([(c.gold_for(preds[c.id]), preds[c.id]) for c in cs], n_boot=n_boot, seed=7)
 
-    lang_calls = {lang: [c for c in calls if c.language == lang] for lang in ("en", "zh")}
+    langs = (args.lang,) if args.lang else ("en", "zh")
+    lang_calls = {lang: [c for c in calls if c.language == lang] for lang in langs}
     t0 = time.perf_counter()
     results = []
     for l2 in L2_GRID:
@@ -100,16 +113,14 @@ def main() -> None:
         for held in sops:
             train = [c for c in calls if c.sop != held]
             fold_w[held] = emission.fit([feats[c.id] for c in train], [ys[c.id] for c in train], l2=l2)
-        for scale in SCALE_GRID:
-            for back in BACK_GRID:
-                for off in OFF_BIAS_GRID:
+        for scale in scales:
+            for back in backs:
+                for off in offs:
                     preds = {c.id: decode(c, decoding_params(scale, back, off, fold_w[c.sop])) for c in calls}
-                    by_lang = {lang: macro(lang_calls[lang], preds).macro_f1.value for lang in ("en", "zh")}
-                    results.append(((by_lang["en"] + by_lang["zh"]) / 2, l2, scale, back, off, preds))
-                    print(
-                        f"l2 {l2:<4} scale {scale:<5} back {back:<4} off {off:<5} "
-                        f"LOSO macro-F1 all calls: en {by_lang['en']:.3f} zh {by_lang['zh']:.3f}"
-                    )
+                    by_lang = {lang: macro(lang_calls[lang], preds).macro_f1.value for lang in langs}
+                    results.append((sum(by_lang.values()) / len(langs), l2, scale, back, off, preds))
+                    figures = " ".join(f"{lang} {f:.3f}" for lang, f in by_lang.items())
+                    print(f"l2 {l2:<4} scale {scale:<5} back {back:<4} off {off:<5} LOSO macro-F1 all calls: {figures}")
     _mean, l2, scale, back, off, preds = max(results, key=lambda r: r[0])
     print(f"\nchosen: l2 {l2}, transition scale {scale}, back {back}, off-SOP bias {off} ({time.perf_counter() - t0:.0f}s)")
     cv: dict[str, object] = {"protocol": "leave-one-SOP-out over the shipped SOPs, generated + hand-written calls"}
@@ -117,10 +128,10 @@ def main() -> None:
     # SOP on the other SOPs' calls only, so no figure of an SOP took part in choosing its settings.
     nested = {}
     for held in sops:
-        others = [[c for c in lang_calls[lang] if c.sop != held] for lang in ("en", "zh")]
+        others = [[c for c in lang_calls[lang] if c.sop != held] for lang in langs]
         best = max(results, key=lambda r: sum(macro(cs, r[-1]).macro_f1.value for cs in others if cs))
         nested.update({c.id: best[-1][c.id] for c in calls if c.sop == held})
-    for lang in ("en", "zh"):
+    for lang in langs:
         cs = [c for c in lang_calls[lang] if c.id in hand_ids]
         r, rn = macro(cs, preds, n_boot=2000), macro(cs, nested, n_boot=2000)
         cv[f"hand_{lang}_macro_f1"] = [r.macro_f1.value, r.macro_f1.low, r.macro_f1.high]
@@ -135,15 +146,23 @@ def main() -> None:
     model = emission.EmissionModel(
         weights=weights,
         feature_version=emission.FEATURE_VERSION,
-        trained_on=f"{len(generated)} generated + {len(hand) + len(extra)} hand-written calls, {len(sops)} SOPs",
-        embedder="multilingual-e5-small",
+        trained_on=(
+            f"{sum(c.id in generated_ids for c in calls)} generated + "
+            f"{sum(c.id not in generated_ids for c in calls)} hand-written calls, {len(sops)} SOPs"
+            + (f", {args.lang} only" if args.lang else "")
+        ),
+        embedder=embedder.name,
         l2=l2,
         cv=cv,
     )
     print("transition params for MatchParams defaults:", cv["params"])
     if args.write:
-        emission.MODEL_PATH.write_text(model.to_json() + "\n", encoding="utf-8")
-        print(f"wrote {emission.MODEL_PATH.relative_to(ROOT)}")
+        # The matcher's decoding params (MatchParams) are shared: a second model must do with them.
+        path = emission.MODEL_PATH
+        if args.embedder != "e5":
+            path = path.with_name(f"emission_model.{args.embedder.replace('+', '-')}.json")
+        path.write_text(model.to_json() + "\n", encoding="utf-8")
+        print(f"wrote {path.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

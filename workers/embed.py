@@ -14,16 +14,21 @@ def embed_call(call_id: int) -> bool:
 
 
 def _embed(session: Session, call: Call) -> Outcome:
-    from models.embedder import get_embedder
+    from models.embedder import get_embedder, match_embedder_name
 
     rows = transcripts_service.rows(session=session, call_id=call.id)
     if rows:
         embedder = get_embedder()
+        texts = [r.text for r in rows]
         # "query" on both sides: utterance ↔ SOP example and utterance ↔ search query are
         # symmetric similarity tasks (e5's convention); see models/embedder.py.
-        vectors = embedder.embed([r.text for r in rows], kind="query")
+        vectors = embedder.embed(texts, kind="query")
+        # SOP matching may use another embedder for this language (English: e5 + mpnet).
+        matcher = get_embedder(match_embedder_name(call.language))
+        match = None if matcher.name == embedder.name else (matcher.embed(texts, kind="query"), matcher.name)
         transcripts_service.store_embeddings(
-            session=session, call_id=call.id, utterance_ids=[r.id for r in rows], vectors=vectors, model=embedder.name
+            session=session, call_id=call.id, utterance_ids=[r.id for r in rows], vectors=vectors,
+            model=embedder.name, match=match,
         )
         call.embedding_model = embedder.name
     return Outcome(CallStatus.matching, "sop.match")

@@ -64,7 +64,7 @@ def match(
     ],
     fmt: Annotated[str, typer.Option("--format", help="table | json")] = "table",
     embedder: Annotated[
-        str | None, typer.Option("--embedder", help="auto/e5, minilm, hashing, or a model path")
+        str | None, typer.Option("--embedder", help="auto/e5, e5+mpnet, minilm, hashing, or a model path (default: the SOP language's matching embedder)")
     ] = None,
 ) -> None:
     """Match a transcript against an SOP: actual path, deviations and adherence."""
@@ -116,10 +116,11 @@ def _run(
 ) -> tuple[MatchResult, Comparison]:
     from app import ml  # the one door to models/, imported only when matching
 
+    spec = name or ml.match_embedder_name(definition.language)  # the SOP's language picks it
     try:
-        model = ml.get_embedder(name)
+        model = ml.get_embedder(spec)
     except Exception as exc:  # noqa: BLE001 - any load failure becomes a readable message, not a traceback
-        _fail(f"cannot load embedder '{name or 'default'}': {exc}")
+        _fail(f"cannot load embedder '{spec}': {exc}")
     index = build_sop_index(definition, model)
     vectors = model.embed([u.text for u in utterances], kind="query")
     result = match_call(utterances, index, utterance_vectors=vectors)

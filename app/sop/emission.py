@@ -220,8 +220,20 @@ def load_model(path: Path = MODEL_PATH) -> EmissionModel:
 
 @lru_cache(maxsize=1)
 def default_model() -> EmissionModel:
-    """The shipped model (read once per process)."""
+    """The shipped model for the default embedder, multilingual-e5-small (read once per process)."""
     return load_model()
+
+
+@lru_cache(maxsize=1)
+def shipped_models() -> dict[str, EmissionModel]:
+    """Every shipped model (app/sop/emission_model*.json) by the embedder it was fitted on."""
+    models = (load_model(path) for path in sorted(MODEL_PATH.parent.glob("emission_model*.json")))
+    return {m.embedder: m for m in models}
+
+
+def model_for(embedder: str) -> EmissionModel | None:
+    """The shipped model fitted on this embedder's vectors, or None (the matcher then blends)."""
+    return shipped_models().get(embedder)
 
 
 def _step_positions(index: SopIndex) -> np.ndarray:

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from app.sop.emission import default_model
+from app.sop.emission import model_for
 from app.sop.evaluation import (
     Estimate,
     EvalCall,
@@ -144,21 +144,22 @@ def eval_sop(
             _fail(f"calls without a `deviations` field: {', '.join(unlabelled)}")
     from app import ml  # the one door to models/, loaded only when evaluating
 
-    try:
-        model = ml.get_embedder(embedder)
-    except Exception as exc:  # noqa: BLE001 - any load failure becomes a message, not a traceback
-        _fail(f"cannot load embedder '{embedder or 'default'}': {exc}")
-    if cache_dir is not None:
-        model = CachedEmbedder(model, cache_dir)
-    outcomes = [
-        o
-        for _p, d, mine in by_sop
-        for o in match_outcomes(mine, d, model, labelled_scope=labelled_scope)
-    ]
+    models: dict[str, Any] = {}  # per embedder spec: each SOP matches with its language's (or --embedder)
+    outcomes = []
+    for _p, d, mine in by_sop:
+        spec = embedder or ml.match_embedder_name(d.language)
+        if spec not in models:
+            try:
+                models[spec] = ml.get_embedder(spec)
+            except Exception as exc:  # noqa: BLE001 - any load failure becomes a message, not a traceback
+                _fail(f"cannot load embedder '{spec}': {exc}")
+            if cache_dir is not None:
+                models[spec] = CachedEmbedder(models[spec], cache_dir)
+        outcomes += match_outcomes(mine, d, models[spec], labelled_scope=labelled_scope)
     pooled = len(sops) > 1
     step_ids = [f"{d.id}/{s.id}" if pooled else s.id for _p, d in sops for _st, s in d.steps()]
     report = sop_eval_report(outcomes, step_ids, n_boot=n_boot, seed=seed)
-    name = str(getattr(model, "name", embedder or "default"))
+    name = ", ".join(dict.fromkeys(str(getattr(m, "name", spec)) for spec, m in models.items()))
     if fmt == "json":
         doc = {"embedder": name, "labelled_scope": labelled_scope, **report.to_dict()}
         typer.echo(json.dumps(doc, ensure_ascii=False, indent=2))
@@ -188,14 +189,17 @@ def _print(r: SopEvalReport, embedder: str, labelled_scope: bool) -> None:
         f"process-SOP scope: {scope}",
         highlight=False,
     )
-    model = default_model()
-    if embedder == model.embedder:
-        cv = model.cv
+    for name in embedder.split(", "):
+        model = model_for(name)
+        if model is None:
+            continue
+        loso = ", ".join(
+            f"{lang} {model.cv[f'hand_{lang}_macro_f1'][0]:.3f}" for lang in ("en", "zh") if f"hand_{lang}_macro_f1" in model.cv
+        )
         console.print(
-            f"learned emissions trained on {model.trained_on}: figures on the calls it was trained on "
-            f"(tests/data/sop_eval, sop_train) are in-sample; "
-            f"on SOPs it never saw (leave-one-SOP-out, hand-written calls) macro-F1 was "
-            f"en {cv['hand_en_macro_f1'][0]:.3f}, zh {cv['hand_zh_macro_f1'][0]:.3f}",
+            f"learned emissions for {name} trained on {model.trained_on}: figures on the calls it was "
+            f"trained on (tests/data/sop_eval, sop_train) are in-sample; on SOPs it never saw "
+            f"(leave-one-SOP-out, hand-written calls) macro-F1 was {loso}",
             highlight=False,
         )
     summary = Table("metric", "value", "95% CI", "detail", title="Summary")

@@ -465,8 +465,8 @@ def _learned_weights(index: SopIndex, params: MatchParams) -> np.ndarray | None:
         return np.asarray(params.emission_weights)
     if params.emission != "learned":
         return None  # not read at all: the training script must run while the file is stale
-    model = emission.default_model()
-    return model.weights if index.embedder == model.embedder else None
+    model = emission.model_for(index.embedder)
+    return None if model is None else model.weights
 
 
 def call_features(

@@ -88,20 +88,24 @@ def reviewed_lines(session: Session, sop: SopDefinition, version: int) -> dict[s
 
 
 def _call_vectors(session: Session, call: Call, texts: list[str], embedder: Any) -> np.ndarray:
-    """Stored utterance vectors when they come from the same model; otherwise embed again."""
-    _ids, vectors, model = transcripts_service.embeddings(session=session, call_id=call.id)
-    if model == embedder.name and len(vectors) == len(texts):
-        return vectors
-    return (
-        embedder.embed(texts, kind="passage") if texts else np.zeros((0, embedder.dim), np.float32)
-    )
+    """Stored utterance vectors when they come from the same model; otherwise embed them (and keep
+    them on the call's embedding rows, so the next re-match reads them)."""
+    if not texts:
+        return np.zeros((0, embedder.dim), np.float32)
+    stored = transcripts_service.match_vectors(session=session, call_id=call.id, model=embedder.name)
+    if stored is not None and len(stored) == len(texts):
+        return stored
+    vectors = np.asarray(embedder.embed(texts, kind="query"), dtype=np.float32)
+    transcripts_service.keep_match_vectors(session=session, call_id=call.id, vectors=vectors, model=embedder.name)
+    return vectors
 
 
 def match_and_store(*, session: Session, call: Call, sop_row: SopVersion) -> CallSopResult:
     """Run the matcher and the comparison; replace the call's previous result in one step."""
     sop = SopDefinition.model_validate(sop_row.definition)
     utterances = transcripts_service.utterances(session=session, call_id=call.id)
-    embedder = ml.get_embedder()
+    # The SOP's language picks the matching embedder: its examples and the emission model go with it.
+    embedder = ml.get_match_embedder(sop.language)
     vectors = _call_vectors(session, call, [u.text for u in utterances], embedder)
     index = sop_index(sop, sop_row, embedder, reviewed_lines(session, sop, sop_row.version))
     match = match_call(utterances, index, utterance_vectors=vectors)

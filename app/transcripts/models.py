@@ -38,3 +38,6 @@ class UtteranceEmbedding(Base):
     model: Mapped[str] = mapped_column(String(120))
     dim: Mapped[int]
     vector: Mapped[bytes] = mapped_column(LargeBinary)  # float32, L2-normalised
+    # SOP matching's vector where its embedder differs from `model` (models.embedder.match_embedder_name).
+    match_model: Mapped[str | None] = mapped_column(String(120), default=None)
+    match_vector: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)

@@ -74,16 +74,56 @@ def utterance_dicts(*, session: Session, call_id: int) -> list[dict[str, Any]]:
 
 
 def store_embeddings(
-    *, session: Session, call_id: int, utterance_ids: Sequence[int], vectors: np.ndarray, model: str
+    *,
+    session: Session,
+    call_id: int,
+    utterance_ids: Sequence[int],
+    vectors: np.ndarray,
+    model: str,
+    match: tuple[np.ndarray, str] | None = None,
 ) -> None:
+    """Replace the call's utterance vectors; ``match`` = SOP matching's own (vectors, model) if any."""
     session.execute(delete(UtteranceEmbedding).where(UtteranceEmbedding.call_id == call_id))
     vectors = np.asarray(vectors, dtype=np.float32)
+    match_rows = [None] * len(vectors) if match is None else list(np.asarray(match[0], dtype=np.float32))
     session.add_all(
         UtteranceEmbedding(
-            utterance_id=uid, call_id=call_id, model=model, dim=int(vectors.shape[1]), vector=vec.tobytes()
+            utterance_id=uid, call_id=call_id, model=model, dim=int(vectors.shape[1]), vector=vec.tobytes(),
+            match_model=None if m is None else match[1], match_vector=None if m is None else m.tobytes(),
         )
-        for uid, vec in zip(utterance_ids, vectors, strict=True)
+        for uid, vec, m in zip(utterance_ids, vectors, match_rows, strict=True)
     )
+    session.flush()
+
+
+def match_vectors(*, session: Session, call_id: int, model: str) -> np.ndarray | None:
+    """The call's stored vectors from ``model`` (as search or as matching vectors), in utterance
+    order; None when some utterance has none from that model."""
+    rows = session.execute(
+        select(UtteranceEmbedding).join(UtteranceRow, UtteranceRow.id == UtteranceEmbedding.utterance_id)
+        .where(UtteranceEmbedding.call_id == call_id).order_by(UtteranceRow.idx)
+    ).scalars().all()
+    out = []
+    for row in rows:
+        if row.match_model == model and row.match_vector is not None:
+            out.append(np.frombuffer(row.match_vector, dtype=np.float32))
+        elif row.model == model:
+            out.append(np.frombuffer(row.vector, dtype=np.float32))
+        else:
+            return None
+    return np.stack(out) if out else None
+
+
+def keep_match_vectors(*, session: Session, call_id: int, vectors: np.ndarray, model: str) -> None:
+    """Store matching vectors computed at match time on the call's embedding rows (next time: read)."""
+    rows = session.execute(
+        select(UtteranceEmbedding).join(UtteranceRow, UtteranceRow.id == UtteranceEmbedding.utterance_id)
+        .where(UtteranceEmbedding.call_id == call_id).order_by(UtteranceRow.idx)
+    ).scalars().all()
+    if len(rows) != len(vectors):
+        return
+    for row, vec in zip(rows, np.asarray(vectors, dtype=np.float32), strict=True):
+        row.match_model, row.match_vector = model, vec.tobytes()
     session.flush()
 
 

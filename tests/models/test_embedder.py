@@ -66,3 +66,23 @@ def test_minilm_embeds_english_with_384_dims() -> None:
 
 def test_get_embedder_is_cached_per_name() -> None:
     assert get_embedder("hashing") is get_embedder("hashing")
+
+
+@pytest.mark.ml
+def test_mpnet_is_joined_from_its_five_packages_to_the_published_weights(tmp_path: Path) -> None:
+    from models.bundled import MPNET_SHA256, mpnet_dir, sha256_file
+
+    folder = mpnet_dir(tmp_path)
+    assert sha256_file(folder / "model.safetensors") == MPNET_SHA256
+    assert (folder / "1_Pooling" / "config.json").is_file() and not (folder / "all-mpnet-base-v2.zip").exists()
+    assert not [p for p in tmp_path.glob(".all-mpnet-base-v2.*") if p.is_dir()]  # no temp folder left
+
+
+@pytest.mark.ml
+def test_e5_with_mpnet_ranks_english_sales_paraphrases_first() -> None:
+    both = get_embedder("e5+mpnet")
+    a = both.embed(["Who else is involved in the buying decision?", "Can we schedule a demo next Tuesday?"])
+    b = both.embed(["Does anyone else need to sign off on this?", "Would next Tuesday work for a walkthrough?"])
+    assert both.name == "multilingual-e5-small+all-mpnet-base-v2" and a.shape == (2, 384 + 768)
+    assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
+    assert (np.argmax(a @ b.T, axis=1) == np.arange(2)).all()

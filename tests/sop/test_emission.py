@@ -67,17 +67,21 @@ def test_a_model_file_for_other_features_is_refused_with_how_to_fix(tmp_path):
         emission.load_model(tmp_path / "broken.json")
 
 
-def test_shipped_model_matches_the_decoding_defaults_and_records_its_cross_validation():
-    model = emission.default_model()
+def test_shipped_models_match_the_decoding_defaults_and_record_their_cross_validation():
+    models = emission.shipped_models()
+    # the default model for e5 (both languages) and the English one for e5 + mpnet
+    assert set(models) == {E5, "multilingual-e5-small+all-mpnet-base-v2"}
     p = MatchParams()
-    assert model.cv["params"] == {
-        "learned_transition_scale": p.learned_transition_scale,
-        "learned_back_penalty": p.learned_back_penalty,
-        "learned_off_bias": p.learned_off_bias,
-    }
-    for lang in ("en", "zh"):
-        value, low, high = model.cv[f"hand_{lang}_macro_f1"]
-        assert 0.0 < low <= value <= high <= 1.0
+    for model in models.values():
+        assert model.cv["params"] == {
+            "learned_transition_scale": p.learned_transition_scale,
+            "learned_back_penalty": p.learned_back_penalty,
+            "learned_off_bias": p.learned_off_bias,
+        }
+    for embedder, langs in ((E5, ("en", "zh")), ("multilingual-e5-small+all-mpnet-base-v2", ("en",))):
+        for lang in langs:
+            value, low, high = models[embedder].cv[f"hand_{lang}_macro_f1"]
+            assert 0.0 < low <= value <= high <= 1.0
 
 
 def test_matcher_uses_the_learned_model_only_for_the_embedder_it_was_fitted_on():
@@ -93,6 +97,12 @@ def test_matcher_uses_the_learned_model_only_for_the_embedder_it_was_fitted_on()
     assert labels(E5, default) == labels("", replace(default, emission_weights=weights))
     assert labels("some-other-model", default) == labels("some-other-model", replace(default, emission="blend"))
     assert labels(E5, default) != labels(E5, replace(default, emission="blend"))
+    # each embedder gets its own model's weights
+    mpnet = emission.model_for("multilingual-e5-small+all-mpnet-base-v2")
+    assert mpnet is not None and not np.allclose(mpnet.weights, weights)
+    assert labels("multilingual-e5-small+all-mpnet-base-v2", default) == labels(
+        "", replace(default, emission_weights=tuple(float(w) for w in mpnet.weights))
+    )
 
 
 def test_lexical_classifier_picks_the_step_whose_distinguishing_words_occur():
