@@ -177,6 +177,7 @@ class Prepared:
         self.base: dict[str, SopIndex] = {}
         self.vectors: dict[str, np.ndarray] = {}
         self._indexes: dict[tuple, SopIndex] = {}
+        self.embedder_name: str = embedder.name
         for call in calls:
             if call.sop not in self.sops:
                 path = next((d / call.sop for d in sop_dirs if (d / call.sop).exists()), sop_dirs[0] / call.sop)

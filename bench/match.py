@@ -5,7 +5,9 @@ Run: .venv/bin/python bench/match.py [--utterances 600] [--steps 60] [--calls 30
 1. Matching a 600-utterance call against a 60-step SOP after embeddings (issue target ≤ 50 ms):
    the matcher (emissions + Viterbi + posteriors) and the comparison, timed over repeats, with
    the SOP index (built once per SOP version) timed separately. Vectors are random unit vectors
-   (384-dim, clustered per step) — speed does not depend on their meaning.
+   (clustered per step) — speed does not depend on their meaning — at e5's 384 dimensions (the
+   Chinese and search configuration) and e5 + mpnet's 1,152 (English matching), each with its
+   shipped emission model.
 2. Re-matching stored calls the way a new SOP version does (`sop.rematch` per call: load the
    utterances and their stored vectors from the database, match, compare, write the result):
    measured on --calls real rows in a temporary SQLite database, then extrapolated to 10,000 —
@@ -59,19 +61,27 @@ def clustered_vectors(rng: np.random.Generator, centres: np.ndarray, labels: np.
 
 
 def bench_one_call(n_utt: int, n_steps: int, repeat: int) -> None:
+    from app.sop.emission import shipped_models
+
+    for embedder in shipped_models():
+        dim = 1152 if "mpnet" in embedder else DIM
+        print(f"-- {embedder} ({dim} dimensions)")
+        _bench_one_call(n_utt, n_steps, repeat, dim, embedder)
+
+
+def _bench_one_call(n_utt: int, n_steps: int, repeat: int, dim: int, embedder: str) -> None:
     from app.sop.compare import compare_path
-    from app.sop.emission import default_model
     from app.sop.matcher import MatchParams, index_from_vectors, match_call
     from app.transcripts.formats import Utterance
 
     rng = np.random.default_rng(0)
     sop = big_sop(n_steps)
     steps = [s.id for _st, s in sop.steps()]
-    centres = rng.standard_normal((len(steps), DIM))
+    centres = rng.standard_normal((len(steps), dim))
     examples = {sid: clustered_vectors(rng, centres, np.full(7, i)) for i, sid in enumerate(steps)}
     t0 = time.perf_counter()
-    # Named as the shipped embedder, so the default (learned) emissions run, as in production.
-    index = index_from_vectors(sop, examples, embedder=default_model().embedder)
+    # Named as a shipped embedder, so the default (learned) emissions run, as in production.
+    index = index_from_vectors(sop, examples, embedder=embedder)
     build = time.perf_counter() - t0
     truth = np.sort(rng.integers(0, len(steps), n_utt))
     vectors = clustered_vectors(rng, centres, truth)

@@ -26,11 +26,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from bench_match import Prepared
 from sop_review_learning import Corpus
 
 from app.library.talk_tracks import wilson
-from app.sop import emission
 from app.sop.evaluation import EvalCall
 from app.sop.matcher import MatchParams, match_call
 from app.sop.review import UNSURE_BELOW, queue_score
@@ -38,11 +36,12 @@ from app.sop.review import UNSURE_BELOW, queue_score
 BANDS = ((0.0, 0.5), (0.5, UNSURE_BELOW), (UNSURE_BELOW, 0.85), (0.85, 0.95), (0.95, 1.0001))
 
 
-def labels(calls: list[EvalCall], prep: Prepared, weights_for) -> list[tuple[EvalCall, np.ndarray, np.ndarray]]:
+def labels(calls: list[EvalCall], corpus: Corpus, weights_for) -> list[tuple[EvalCall, np.ndarray, np.ndarray]]:
     """Per call: (call, posterior of each label, whether each label is right)."""
     out = []
     for c in calls:
-        params = MatchParams(emission_weights=tuple(float(w) for w in weights_for(c.sop)))
+        params = MatchParams(emission_weights=tuple(float(w) for w in weights_for(c)))
+        prep = corpus.prep(c)
         res = match_call(c.utterances, prep.index_for(c.sop, MatchParams()), utterance_vectors=prep.vectors[c.id],
                          params=params)
         gold = [u.label for u in c.utterances]
@@ -79,12 +78,11 @@ def report(title: str, rows: list[tuple[EvalCall, np.ndarray, np.ndarray]]) -> N
 
 def main() -> None:
     corpus = Corpus.load()
-    loso = {sop: corpus.loso(sop) for sop in sorted({c.sop for c in corpus.hand})}
-    rows = labels(corpus.hand, corpus.prep, lambda sop: loso[sop])
+    loso = {(c.language, c.sop): corpus.loso(c) for c in corpus.hand}
+    rows = labels(corpus.hand, corpus, lambda c: loso[(c.language, c.sop)])
     for lang in ("en", "zh"):
         report(f"eval set, leave-one-SOP-out, {lang}", [r for r in rows if r[0].language == lang])
-    shipped = emission.default_model().weights
-    rows = labels(corpus.held, corpus.prep, lambda _sop: shipped)
+    rows = labels(corpus.held, corpus, corpus.shipped)
     for lang in ("en", "zh"):
         report(f"held-out SOPs, shipped weights, {lang}", [r for r in rows if r[0].language == lang])
 

@@ -9,6 +9,8 @@ and without them. Two sets, both honest about the emission model:
   eval set     tests/data/sop_eval, leave-one-SOP-out emission weights (as train_sop_emission.py)
   held-out     tests/data/sop_holdout, the shipped weights (those SOPs were never trained on)
 
+Each language as shipped: English with e5 + mpnet and the English model, Chinese with e5.
+
 Prints macro-F1 per language without and with, and the paired difference with a 95% bootstrap
 interval over calls.
 
@@ -49,16 +51,22 @@ from app.sop.review import with_examples
 HOLDOUT = ROOT / "tests" / "data" / "sop_holdout"
 
 
+# The shipped matching per language (models.embedder.match_embedder_name): embedder spec, and the
+# calls its emission model is fitted on (None: every language).
+SHIPPED = {"en": ("e5+mpnet", "en"), "zh": ("e5", None)}
+
+
 @dataclass
 class Corpus:
-    """Every labelled call, embedded, with the learned model's features of the training calls."""
+    """Every labelled call, embedded as the shipped matcher does for its language, with the learned
+    models' features of the training calls."""
 
     hand: list[EvalCall]  # tests/data/sop_eval
     held: list[EvalCall]  # tests/data/sop_holdout: never trained on
     training: list[EvalCall]  # generated + hand + tests/data/sop_train
-    prep: Prepared
-    feats: dict[str, np.ndarray]
-    ys: dict[str, np.ndarray]
+    preps: dict[str, Prepared]  # by language
+    feats: dict[str, dict[str, np.ndarray]]  # by language, then call id (that language's model's training calls)
+    ys: dict[str, dict[str, np.ndarray]]
 
     @classmethod
     def load(cls) -> Corpus:
@@ -67,19 +75,32 @@ class Corpus:
         hand = load_eval_set(ROOT / "tests" / "data" / "sop_eval")
         held = load_eval_set(HOLDOUT / "calls")
         training = generated + hand + load_eval_set(TRAIN_DIR / "calls")
-        prep = Prepared(training + held, cached_embedder("e5"),
-                        sop_dirs=(ROOT / "sop_definitions", TRAIN_DIR / "sops", HOLDOUT / "sops"))
+        sop_dirs = (ROOT / "sop_definitions", TRAIN_DIR / "sops", HOLDOUT / "sops")
         base = MatchParams()
-        feats = {c.id: call_features(c.utterances, prep.vectors[c.id], prep.index_for(c.sop, base), base)
-                 for c in training}
-        ys = {c.id: targets(c, prep.index_for(c.sop, base).step_ids) for c in training}
-        return cls(hand, held, training, prep, feats, ys)
+        preps, feats, ys = {}, {}, {}
+        for lang, (spec, fitted_on) in SHIPPED.items():
+            mine = [c for c in training + held if c.language == lang or fitted_on is None]
+            preps[lang] = prep = Prepared(mine, cached_embedder(spec), sop_dirs=sop_dirs)
+            fit = [c for c in training if fitted_on in (None, c.language)]
+            feats[lang] = {c.id: call_features(c.utterances, prep.vectors[c.id], prep.index_for(c.sop, base), base)
+                           for c in fit}
+            ys[lang] = {c.id: targets(c, prep.index_for(c.sop, base).step_ids) for c in fit}
+        return cls(hand, held, training, preps, feats, ys)
 
-    def loso(self, sop: str) -> np.ndarray:
-        """Emission weights fitted on every SOP but this one (the shipped model's L2)."""
-        train = [c for c in self.training if c.sop != sop]
-        return emission.fit([self.feats[c.id] for c in train], [self.ys[c.id] for c in train],
-                            l2=emission.default_model().l2)
+    def prep(self, call: EvalCall) -> Prepared:
+        """Vectors and SOP indexes as the shipped matcher makes them for this call's language."""
+        return self.preps[call.language]
+
+    def loso(self, call: EvalCall) -> np.ndarray:
+        """The call's language's emission weights fitted on every SOP but the call's (the shipped L2)."""
+        feats, ys = self.feats[call.language], self.ys[call.language]
+        train = [c for c in self.training if c.id in feats and c.sop != call.sop]
+        model = emission.model_for(self.preps[call.language].embedder_name)
+        return emission.fit([feats[c.id] for c in train], [ys[c.id] for c in train], l2=model.l2)
+
+    def shipped(self, call: EvalCall) -> np.ndarray:
+        """The shipped weights for the call's language."""
+        return emission.model_for(self.preps[call.language].embedder_name).weights
 
 
 def reviewed_index(index: SopIndex, prep: Prepared, reviewed: list[EvalCall]) -> SopIndex:
@@ -121,12 +142,13 @@ def paired(calls: list[EvalCall], a: dict, b: dict, n: int = 1000, seed: int = 7
     return macro(calls, b) - macro(calls, a), float(np.percentile(diffs, 2.5)), float(np.percentile(diffs, 97.5))
 
 
-def run(calls: list[EvalCall], prep: Prepared, weights_for, k: int) -> tuple[dict, dict]:
+def run(calls: list[EvalCall], corpus: Corpus, weights_for, k: int) -> tuple[dict, dict]:
     base, with_reviews = {}, {}
     for sop in sorted({c.sop for c in calls}):
-        index = prep.index_for(sop, MatchParams())
         group = [c for c in calls if c.sop == sop]
-        params = MatchParams(emission_weights=tuple(float(w) for w in weights_for(sop)))
+        prep = corpus.prep(group[0])
+        index = prep.index_for(sop, MatchParams())
+        params = MatchParams(emission_weights=tuple(float(w) for w in weights_for(group[0])))
         for c in group:
             others = [o for o in group if o.id != c.id][:k]
             for out, idx in ((base, index), (with_reviews, reviewed_index(index, prep, others))):
@@ -149,12 +171,10 @@ def main() -> None:
                         help="reviewed calls per SOP (at most the SOP's other calls)")
     args = parser.parse_args()
     corpus = Corpus.load()
-    hand, held, prep = corpus.hand, corpus.held, corpus.prep
-    report(f"eval set, leave-one-SOP-out, {args.reviewed[0]} reviewed calls", hand,
-           *run(hand, prep, corpus.loso, args.reviewed[0]))
-    shipped = emission.default_model().weights
-    report(f"held-out SOPs, shipped model, {args.reviewed[1]} reviewed calls", held,
-           *run(held, prep, lambda _sop: shipped, args.reviewed[1]))
+    report(f"eval set, leave-one-SOP-out, {args.reviewed[0]} reviewed calls", corpus.hand,
+           *run(corpus.hand, corpus, corpus.loso, args.reviewed[0]))
+    report(f"held-out SOPs, shipped model, {args.reviewed[1]} reviewed calls", corpus.held,
+           *run(corpus.held, corpus, corpus.shipped, args.reviewed[1]))
 
 
 if __name__ == "__main__":
