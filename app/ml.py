@@ -37,6 +37,13 @@ def get_match_embedder(language: str | None) -> Any:
     return get_embedder(match_embedder_name(language))
 
 
+def embed_reusing(embedder: Any, texts: list[str], *, known: dict[str, Any]) -> Any:
+    """Query vectors of ``texts``; an ensemble takes a part's vectors from ``known`` (by model name)."""
+    from models.embedder import embed_reusing as _embed
+
+    return _embed(embedder, texts, kind="query", known=known)
+
+
 def embed_query(text: str, name: str | None = None) -> Any:
     """One normalised query vector for search."""
     return get_embedder(name).embed([text], kind="query")[0]

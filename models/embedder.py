@@ -146,11 +146,30 @@ class ConcatEmbedder:
         self.dim = sum(p.dim for p in self.parts)
 
     def embed(
-        self, texts: Sequence[str], *, kind: Kind = "passage", batch_size: int = 32
+        self,
+        texts: Sequence[str],
+        *,
+        kind: Kind = "passage",
+        batch_size: int = 32,
+        known: dict[str, np.ndarray] | None = None,
     ) -> np.ndarray:
-        """Embed ``texts`` with every part → (n, sum of dims) float32, L2-normalised."""
-        out = np.hstack([p.embed(texts, kind=kind, batch_size=batch_size) for p in self.parts])
+        """Embed ``texts`` with every part → (n, sum of dims) float32, L2-normalised.
+
+        ``known``: vectors of these texts (same kind) already made by some part, by its name — that
+        part is not run again (the embed stage has the search embedder's vectors in hand)."""
+        known = known or {}
+        out = np.hstack([
+            np.asarray(known[p.name], np.float32) if p.name in known else p.embed(texts, kind=kind, batch_size=batch_size)
+            for p in self.parts
+        ])
         return (out / np.sqrt(len(self.parts))).astype(np.float32)
+
+
+def embed_reusing(embedder: Embedder, texts: Sequence[str], *, kind: Kind, known: dict[str, np.ndarray]) -> np.ndarray:
+    """``embedder.embed(texts)``, taking a part's vectors from ``known`` where the embedder is an ensemble."""
+    if isinstance(embedder, ConcatEmbedder):
+        return embedder.embed(texts, kind=kind, known=known)
+    return embedder.embed(texts, kind=kind)
 
 
 def _torch_device() -> str:

@@ -14,7 +14,7 @@ def embed_call(call_id: int) -> bool:
 
 
 def _embed(session: Session, call: Call) -> Outcome:
-    from models.embedder import get_embedder, match_embedder_name
+    from models.embedder import embed_reusing, get_embedder, match_embedder_name
 
     rows = transcripts_service.rows(session=session, call_id=call.id)
     if rows:
@@ -25,7 +25,9 @@ def _embed(session: Session, call: Call) -> Outcome:
         vectors = embedder.embed(texts, kind="query")
         # SOP matching may use another embedder for this language (English: e5 + mpnet).
         matcher = get_embedder(match_embedder_name(call.language))
-        match = None if matcher.name == embedder.name else (matcher.embed(texts, kind="query"), matcher.name)
+        match = None
+        if matcher.name != embedder.name:
+            match = (embed_reusing(matcher, texts, kind="query", known={embedder.name: vectors}), matcher.name)
         transcripts_service.store_embeddings(
             session=session, call_id=call.id, utterance_ids=[r.id for r in rows], vectors=vectors,
             model=embedder.name, match=match,

@@ -95,7 +95,10 @@ def _call_vectors(session: Session, call: Call, texts: list[str], embedder: Any)
     stored = transcripts_service.match_vectors(session=session, call_id=call.id, model=embedder.name)
     if stored is not None and len(stored) == len(texts):
         return stored
-    vectors = np.asarray(embedder.embed(texts, kind="query"), dtype=np.float32)
+    # An ensemble that includes the search embedder reuses the stored search vectors for that part.
+    _ids, search, search_model = transcripts_service.embeddings(session=session, call_id=call.id)
+    known = {search_model: search} if search_model and len(search) == len(texts) else {}
+    vectors = np.asarray(ml.embed_reusing(embedder, texts, known=known), dtype=np.float32)
     transcripts_service.keep_match_vectors(session=session, call_id=call.id, vectors=vectors, model=embedder.name)
     return vectors
 

@@ -86,3 +86,24 @@ def test_e5_with_mpnet_ranks_english_sales_paraphrases_first() -> None:
     assert both.name == "multilingual-e5-small+all-mpnet-base-v2" and a.shape == (2, 384 + 768)
     assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
     assert (np.argmax(a @ b.T, axis=1) == np.arange(2)).all()
+
+
+def test_an_ensemble_reuses_a_part_s_known_vectors_instead_of_running_it() -> None:
+    from models.embedder import ConcatEmbedder, embed_reusing
+
+    class Counting(HashingEmbedder):
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name, self.calls = name, 0
+
+        def embed(self, texts, **kw):  # type: ignore[no-untyped-def]
+            self.calls += 1
+            return super().embed(texts, **kw)
+
+    a, b = Counting("a"), Counting("b")
+    both, texts = ConcatEmbedder([a, b]), ["What is your budget?", "Who signs?"]
+    fresh = both.embed(texts, kind="query")
+    reused = embed_reusing(both, texts, kind="query", known={"a": a.embed(texts, kind="query")})
+    assert (a.calls, b.calls) == (2, 2)  # a: once above, once for `known`; not again inside the ensemble
+    np.testing.assert_allclose(fresh, reused, atol=1e-6)
+    np.testing.assert_allclose(embed_reusing(a, texts, kind="query", known={}), a.embed(texts, kind="query"))
