@@ -131,15 +131,18 @@ class LexicalIndex:
 
     def similarities(self, texts: Sequence[str]) -> np.ndarray:
         """(T, S): cosine of each text to each step's closest text."""
-        sims = (self.vectorizer.transform(list(texts)) @ self.matrix.T).toarray()
-        return np.stack(
-            [sims[:, a:b].max(axis=1) for a, b in zip(self.edges[:-1], self.edges[1:])], axis=1
-        )
+        return self.both(texts)[0]
 
     def classifier_log_probs(self, texts: Sequence[str]) -> np.ndarray:
         """(T, S): log p(step | text) under the lexical classifier."""
-        z = np.asarray(self.vectorizer.transform(list(texts)) @ self.clf_w.T) + self.clf_b
-        return _log_softmax(z)
+        return self.both(texts)[1]
+
+    def both(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """similarities() and classifier_log_probs() from one pass of the vectorizer (match time)."""
+        x = self.vectorizer.transform(list(texts))
+        sims = (x @ self.matrix.T).toarray()
+        closest = np.stack([sims[:, a:b].max(axis=1) for a, b in zip(self.edges[:-1], self.edges[1:])], axis=1)
+        return closest, _log_softmax(np.asarray(x @ self.clf_w.T) + self.clf_b)
 
 
 def _fit_lexical_classifier(
@@ -292,8 +295,7 @@ def evidence(
     spread = best.std() + 1e-3
     relative = np.clip((sims - np.median(best)) / spread, -5.0, 5.0)
     texts = [u.text for u in utterances]
-    lexical = index.lexical.similarities(texts)
-    lexical_clf = index.lexical.classifier_log_probs(texts)
+    lexical, lexical_clf = index.lexical.both(texts)
     context = em.vectors + 0.5 * np.vstack([em.vectors[:1], em.vectors[:-1]])
     context /= np.maximum(np.linalg.norm(context, axis=1, keepdims=True), 1e-12)
     ctx_logit, ctx_clf = _logit_and_classifier(context, index)
