@@ -271,10 +271,14 @@ def evidence(
     em: _Emissions,
     roles: Sequence[Speaker | None],
 ) -> Evidence:
+    # the matcher imports this module
+    from app.sop.matcher import example_products, step_similarities
+
     T, S = em.sims.shape
     steps = [step for _stage, step in index.sop.steps()]
     sims = em.sims
-    logit, clf = _logit_and_classifier(em.vectors, index, sims)
+    projection = (em.vectors / index.clf_sd) @ index.clf_w.T  # the classifier's linear part, reused below
+    logit, clf = _logit_and_classifier(em.vectors, index, sims, projection)
     is_rep = np.array([r == Speaker.REP for r in roles], float)
     is_cust = np.array([r == Speaker.CUSTOMER for r in roles], float)
     step_rep = np.array([s.speaker == Speaker.REP for s in steps], float)
@@ -296,9 +300,17 @@ def evidence(
     relative = np.clip((sims - np.median(best)) / spread, -5.0, 5.0)
     texts = [u.text for u in utterances]
     lexical, lexical_clf = index.lexical.both(texts)
-    context = em.vectors + 0.5 * np.vstack([em.vectors[:1], em.vectors[:-1]])
-    context /= np.maximum(np.linalg.norm(context, axis=1, keepdims=True), 1e-12)
-    ctx_logit, ctx_clf = _logit_and_classifier(context, index)
+    # The utterance with half the previous one, renormalised. Cosines and the classifier are linear
+    # in the vector, so the context's come from the utterances' own products, not new ones.
+    def previous(x: np.ndarray) -> np.ndarray:
+        return np.vstack([x[:1], x[:-1]])
+
+    context = em.vectors + 0.5 * previous(em.vectors)
+    norm = np.maximum(np.linalg.norm(context, axis=1, keepdims=True), 1e-12)
+    context /= norm
+    products = em.products if em.products is not None else example_products(em.vectors, index)
+    ctx_sims = step_similarities(context, index, (products + 0.5 * previous(products)) / norm)
+    ctx_logit, ctx_clf = _logit_and_classifier(context, index, ctx_sims, (projection + 0.5 * previous(projection)) / norm)
     step_f = [
         logit, sims, sims - best[:, None], _is_best(sims), _in_top(sims, 3),
         clf, clf - clf.max(axis=1, keepdims=True), _is_best(clf),
@@ -367,15 +379,19 @@ def _in_top(x: np.ndarray, k: int) -> np.ndarray:
 
 
 def _logit_and_classifier(
-    vectors: np.ndarray, index: SopIndex, sims: np.ndarray | None = None
+    vectors: np.ndarray, index: SopIndex, sims: np.ndarray | None = None, projection: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Calibrated similarity logits (clipped) and classifier log-probabilities, both (T, S)."""
+    """Calibrated similarity logits (clipped) and classifier log-probabilities, both (T, S).
+
+    ``projection``: (vectors / sd) @ W^T when the caller has it (the classifier is affine in it)."""
     from app.sop.matcher import step_similarities  # the matcher imports this module
 
     if sims is None:
         sims = step_similarities(vectors, index)
     logit = np.clip((sims - index.mid[None, :]) / index.scale[None, :], -8.0, 8.0)
-    z = ((vectors - index.clf_mu) / index.clf_sd) @ index.clf_w.T + index.clf_b
+    if projection is None:
+        projection = (vectors / index.clf_sd) @ index.clf_w.T
+    z = projection - (index.clf_mu / index.clf_sd) @ index.clf_w.T + index.clf_b
     return logit, _log_softmax(z)
 
 

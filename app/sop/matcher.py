@@ -385,17 +385,23 @@ class _Emissions:
         None  # (T, S) classifier log-probabilities (with speaker/keywords)
     )
     learned_logp: np.ndarray | None = None  # (T, S + 1) "learned" log p(step or off-SOP | utterance)
+    products: np.ndarray | None = None  # (T, texts) cosine to every text of every step (example_products)
 
 
-def step_similarities(vectors: np.ndarray, index: SopIndex) -> np.ndarray:
+def example_products(vectors: np.ndarray, index: SopIndex) -> np.ndarray:
+    """(T, texts): one matrix product of the utterances against every text of every step."""
+    return vectors @ np.concatenate(index.vectors, axis=0).T
+
+
+def step_similarities(vectors: np.ndarray, index: SopIndex, products: np.ndarray | None = None) -> np.ndarray:
     """(T, S): per utterance and step, the mean of the top-k cosines to the step's texts.
 
-    One matrix product against every example of every step, then the top-k mean per step
-    (a loop of per-step products cost ~250 ms on a 600 x 60 call; this is a few ms).
+    One matrix product against every example of every step (or ``products``, when the caller has
+    it), then the top-k mean per step (a loop of per-step products cost ~250 ms on a 600 x 60 call;
+    this is a few ms).
     """
-    all_examples = np.concatenate(index.vectors, axis=0)
+    every = example_products(vectors, index) if products is None else products
     edges = np.cumsum([0] + [len(v) for v in index.vectors])
-    every = vectors @ all_examples.T
     return np.stack([_topk_mean(every[:, a:b], index.top_k) for a, b in pairwise(edges)], axis=1)
 
 
@@ -403,7 +409,8 @@ def _emissions(
     utterances: Sequence[UtteranceLike], vectors: np.ndarray, index: SopIndex, params: MatchParams
 ) -> _Emissions:
     steps = [step for _st, step in index.sop.steps()]
-    sims = step_similarities(vectors, index)
+    products = example_products(vectors, index)
+    sims = step_similarities(vectors, index, products)
     logits = (sims - index.mid[None, :]) / index.scale[None, :]
     # Speaker constraint, vectorised: a rep utterance in a customer step (or vice versa) is penalised.
     roles = [normalise_role(u.role) for u in utterances]
@@ -448,6 +455,7 @@ def _emissions(
         keyword_hits=hits,
         customer_reply=customer_reply,
         clf_logp=clf_logp,
+        products=products,
     )
     if weights is None:
         return em
