@@ -96,13 +96,18 @@ def store_embeddings(
     session.flush()
 
 
+def _embedding_rows(session: Session, call_id: int) -> list[UtteranceEmbedding]:
+    """The call's embedding rows in utterance order."""
+    return list(session.execute(
+        select(UtteranceEmbedding).join(UtteranceRow, UtteranceRow.id == UtteranceEmbedding.utterance_id)
+        .where(UtteranceEmbedding.call_id == call_id).order_by(UtteranceRow.idx)
+    ).scalars().all())
+
+
 def match_vectors(*, session: Session, call_id: int, model: str) -> np.ndarray | None:
     """The call's stored vectors from ``model`` (as search or as matching vectors), in utterance
     order; None when some utterance has none from that model."""
-    rows = session.execute(
-        select(UtteranceEmbedding).join(UtteranceRow, UtteranceRow.id == UtteranceEmbedding.utterance_id)
-        .where(UtteranceEmbedding.call_id == call_id).order_by(UtteranceRow.idx)
-    ).scalars().all()
+    rows = _embedding_rows(session, call_id)
     out = []
     for row in rows:
         if row.match_model == model and row.match_vector is not None:
@@ -116,10 +121,7 @@ def match_vectors(*, session: Session, call_id: int, model: str) -> np.ndarray |
 
 def keep_match_vectors(*, session: Session, call_id: int, vectors: np.ndarray, model: str) -> None:
     """Store matching vectors computed at match time on the call's embedding rows (next time: read)."""
-    rows = session.execute(
-        select(UtteranceEmbedding).join(UtteranceRow, UtteranceRow.id == UtteranceEmbedding.utterance_id)
-        .where(UtteranceEmbedding.call_id == call_id).order_by(UtteranceRow.idx)
-    ).scalars().all()
+    rows = _embedding_rows(session, call_id)
     if len(rows) != len(vectors):
         return
     for row, vec in zip(rows, np.asarray(vectors, dtype=np.float32), strict=True):
