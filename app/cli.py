@@ -176,6 +176,8 @@ def demo(
 
 def main() -> None:
     """Entry point: known errors become one readable line and exit code 1, never a traceback."""
+    from pydantic import ValidationError
+    from rich.markup import escape
     from sqlalchemy.exc import OperationalError
 
     from app.errors import AppError
@@ -185,6 +187,16 @@ def main() -> None:
         app(standalone_mode=True)
     except AppError as exc:
         err.print(f"[bold red]error:[/] {exc.message}")
+        sys.exit(1)
+    except ValidationError as exc:
+        if not exc.title.endswith("Settings"):
+            raise
+        # A TALKTRACK_* variable (or .env line) that does not parse: name it, say what it must be.
+        for problem in exc.errors():
+            field = str(problem["loc"][0]) if problem["loc"] else "?"
+            message = f"TALKTRACK_{field.upper()}={problem.get('input')!r}: {problem['msg']}"
+            err.print(f"[bold red]error:[/] {escape(message)} (see the configuration table in README.md)",
+                      highlight=False)
         sys.exit(1)
     except OperationalError as exc:
         err.print(

@@ -12,7 +12,7 @@ TRANSCRIPTS = REPO / "tests" / "fixtures" / "transcripts"
 
 
 def _run(args: list[str], env: dict[str, str], timeout: int = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "app", *args], env=env, cwd=REPO, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "app", *args], check=False, env=env, cwd=REPO, capture_output=True,
                           text=True, timeout=timeout)
 
 
@@ -46,3 +46,18 @@ def test_cli_errors_are_one_readable_line(tmp_path: Path) -> None:
     assert result.returncode == 1 and "does not exist" in result.stderr and "Traceback" not in result.stderr
     missing = _run(["ingest", str(tmp_path / "nope")], env)
     assert missing.returncode == 1 and "does not exist" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_a_malformed_setting_is_named_not_a_traceback(tmp_path: Path) -> None:
+    env = {**os.environ, "TALKTRACK_VAR_DIR": str(tmp_path / "var"),
+           "TALKTRACK_DATABASE_URL": f"sqlite:///{tmp_path / 'var' / 'talktrack.db'}",
+           "TALKTRACK_SOP_REVIEW_REMATCH_AFTER": "five"}
+    result = _run(["users", "list"], env)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "TALKTRACK_SOP_REVIEW_REMATCH_AFTER='five'" in result.stderr and "valid integer" in result.stderr
+    env.pop("TALKTRACK_SOP_REVIEW_REMATCH_AFTER")
+    sop, transcript = REPO / "sop_definitions" / "b2b-discovery.en.yaml", REPO / "tests/fixtures/transcripts/en_discovery.txt"
+    bad_json = _run(["sop", "match", "--sop", str(sop), "--transcript", str(transcript)],
+                    {**env, "TALKTRACK_MATCH_EMBEDDERS": "{en: e5"})
+    assert bad_json.returncode == 1 and "Traceback" not in bad_json.stderr
+    assert "TALKTRACK_MATCH_EMBEDDERS" in bad_json.stderr and "dictionary" in bad_json.stderr
