@@ -103,6 +103,11 @@ DELTA_RATIO = 32
 # is scored exactly: cheaper than an HNSW over-fetch deep enough to find k of them.
 EXACT_FILTER_MAX = 4096
 EXACT_FILTER_RATIO = 20
+# An index of at most this many documents is searched exactly even without a filter: as cheap
+# as HNSW at that size, and the answer does not depend on the graph (which differs between an
+# index grown one call at a time and one rebuilt at once, and between runs of a multi-threaded
+# build), so a rebuilt index answers exactly as the one it replaced.
+EXACT_ALL_MAX = 4096
 # HNSW settings, chosen on bench/search.py at 1M (clustered 384-dim vectors, top 10 of the 100
 # fetched, recall@10 against exact search, same machine): connectivity 16 / expansion_add 64 gave
 # 0.905 / 0.930 at expansion_search 256 / 512; 32 / 64 gave 0.889 / 0.942 (HNSW build 2,568 s);
@@ -799,7 +804,9 @@ class HybridIndex:
         if n == 0:
             return []
         if allowed_ids is None:
-            return _matches(self._vectors.search(query, min(depth, n)))
+            if n > EXACT_ALL_MAX:
+                return _matches(self._vectors.search(query, min(depth, n)))
+            allowed_ids = set(self._bm25.docs)
         rows = self._bm25.rows_of(allowed_ids) if rows is None else rows
         want = min(depth, len(rows))
         if want == 0:
