@@ -7,6 +7,7 @@ import logging
 import shutil
 import tempfile
 from collections.abc import Callable
+from functools import lru_cache
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -78,8 +79,10 @@ def _mpnet_part(i: int) -> Path:
     return _require_files(path.parent, (path.name,), _MPNET_PIP) / path.name
 
 
+@lru_cache(maxsize=1)
 def mpnet_installed() -> bool:
-    """Whether the five all-mpnet-base-v2 packages are installed (without reading them)."""
+    """Whether the five all-mpnet-base-v2 packages are installed (without reading them; asked per
+    call by the embed and match stages, so looked up once per process)."""
     from importlib import metadata
 
     try:

@@ -159,12 +159,12 @@ def eval_sop(
     pooled = len(sops) > 1
     step_ids = [f"{d.id}/{s.id}" if pooled else s.id for _p, d in sops for _st, s in d.steps()]
     report = sop_eval_report(outcomes, step_ids, n_boot=n_boot, seed=seed)
-    name = ", ".join(dict.fromkeys(str(getattr(m, "name", spec)) for spec, m in models.items()))
+    names = list(dict.fromkeys(str(getattr(m, "name", spec)) for spec, m in models.items()))
     if fmt == "json":
-        doc = {"embedder": name, "labelled_scope": labelled_scope, **report.to_dict()}
+        doc = {"embedder": ", ".join(names), "labelled_scope": labelled_scope, **report.to_dict()}
         typer.echo(json.dumps(doc, ensure_ascii=False, indent=2))
     else:
-        _print(report, name, labelled_scope)
+        _print(report, names, labelled_scope)
 
 
 def _e(x: Estimate) -> str:
@@ -181,15 +181,15 @@ def _show(table: Table) -> None:
     Console(width=max(console.width, natural), soft_wrap=True).print(table)
 
 
-def _print(r: SopEvalReport, embedder: str, labelled_scope: bool) -> None:
+def _print(r: SopEvalReport, embedders: list[str], labelled_scope: bool) -> None:
     scope = "labelled stages" if labelled_scope else "the stages each call worked on"
     console.print(
         f"[bold]{', '.join(r.sop_ids)}[/]: {r.n_calls} calls, {r.n_utterances} utterances, "
-        f"embedder {embedder}; 95% intervals from {r.n_boot} bootstrap resamples of calls; "
+        f"embedder {', '.join(embedders)}; 95% intervals from {r.n_boot} bootstrap resamples of calls; "
         f"process-SOP scope: {scope}",
         highlight=False,
     )
-    for name in embedder.split(", "):
+    for name in embedders:
         model = model_for(name)
         if model is None:
             continue
