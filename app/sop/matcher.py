@@ -654,14 +654,24 @@ def match_call(
         else _label(t, int(states[t]), utterances, em, post, index)
         for t in range(len(utterances))
     )
-    best = np.argmax(post[:, :S], axis=0)
+    # Where each step most probably happened, among the utterances of its own speaker (a customer's
+    # answer inside a rep step is not the rep doing the step).
+    own = np.where(_speaker_fits(utterances, index), post[:, :S], 0.0)
+    best = np.argmax(own, axis=0)
     presence = {
-        step_id: (round(float(post[best[s], s]), 4), int(utterances[int(best[s])].index))
+        step_id: (round(float(own[best[s], s]), 4), int(utterances[int(best[s])].index))
         for s, step_id in enumerate(index.step_ids)
     }
     return MatchResult(
         index.sop.id, index.sop.version, labels, collapse_path(labels, utterances, index), params, presence
     )
+
+
+def _speaker_fits(utterances: Sequence[UtteranceLike], index: SopIndex) -> np.ndarray:
+    """(T, S): whether each utterance's speaker may perform each step (unknown roles and `any` steps may)."""
+    roles = np.array([str(normalise_role(u.role) or "") for u in utterances])[:, None]
+    speakers = np.array([str(step.speaker) for _stage, step in index.sop.steps()])[None, :]
+    return (roles == "") | (speakers == Speaker.ANY.value) | (roles == speakers)
 
 
 def _customer_replies(

@@ -166,3 +166,42 @@ def test_the_matcher_reports_each_steps_best_posterior_and_where():
     for i, step in enumerate(("a", "b", "c", "d")):
         posterior, at = res.presence[step]
         assert at == i and 0.5 < posterior <= 1.0
+
+
+def _b_voiced_by(roles: list[str]):
+    from tests.sop.helpers import Utt
+
+    sop, utts, res = result_for(["a", "b", "b", "c", "d"])
+    utts = [Utt(u.index, role, u.start, u.end, u.text) for u, role in zip(utts, roles)]
+    presence = {"a": (0.9, 0), "b": (0.1, 0), "c": (0.9, 3), "d": (0.9, 4)}
+    return sop, utts, MatchResult(res.sop_id, res.sop_version, res.labels, res.path, res.params, presence)
+
+
+def test_a_rep_step_carried_only_by_the_customers_words_did_not_happen():
+    # The customer's answers inherit the rep's step by convention; without a rep utterance in it
+    # the rep never did the step.
+    sop, utts, res = _b_voiced_by(["rep", "customer", "customer", "rep", "rep"])
+    cmp = compare_path(res, sop, utts)
+    assert [m.step_id for m in cmp.missed] == ["b"]
+    assert "b" in cmp.actual_path
+    assert any("only the other side's utterances carry it): b at utterances 1, 2" in n for n in cmp.notes)
+    sop, utts, res = _b_voiced_by(["rep", "customer", "rep", "rep", "rep"])
+    assert compare_path(res, sop, utts).missed == ()
+
+
+def test_presence_of_a_step_comes_from_its_own_speakers_utterances():
+    from app.sop.matcher import match_call
+    from tests.sop.helpers import Utt
+
+    sop = tiny_sop()
+    ex = example_vectors(sop)
+    index = index_from_vectors(sop, ex)
+    texts = ["alpha one", "bravo two", "charlie three", "delta four"]
+    vectors = np.stack([ex[s][0] for s in ("a", "b", "c", "d")])
+    roles = ["rep", "customer", "rep", "rep"]
+    utts = [Utt(i, r, i * 10.0, i * 10.0 + 9, t) for i, (r, t) in enumerate(zip(roles, texts))]
+    res = match_call(utts, index, utterance_vectors=vectors)
+    # b (a rep step) sounds like the customer's line, but the customer cannot do it for the rep.
+    assert res.presence["b"][0] < 0.4
+    posterior, at = res.presence["c"]
+    assert at == 2 and posterior > 0.5

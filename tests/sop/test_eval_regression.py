@@ -10,7 +10,7 @@ with those embedders and the shipped matcher (per language, missed-step scope in
 the pipeline does) minus 0.05. The shipped emission weights (app/sop/emission.py) were fitted on
 these calls among others, so these figures are in-sample: the honest estimate for other SOPs is
 the leave-one-SOP-out figure of scripts/train_sop_emission.py, stored in the model file
-(macro-F1 en 0.82, zh 0.79). Both are below the issue's targets (macro-F1 0.85 en / 0.80 zh,
+(macro-F1 en 0.83, zh 0.79). Both are below the issue's targets (macro-F1 0.85 en / 0.80 zh,
 missed-step P/R 0.9), which are therefore not asserted.
 """
 
@@ -30,13 +30,16 @@ HOLDOUT_DIR = EVAL_SET_DIR.parent / "sop_holdout"
 # Six SOPs and 30 calls the shipped model never saw (tests/data/sop_holdout), all of them,
 # measured 2026-11-26 with the shipped model: out-of-sample, unlike MEASURED.
 HOLDOUT_MEASURED = {
-    "en": {"macro_f1": 0.794, "accuracy": 0.811, "missed_precision": 0.667, "missed_recall": 0.857},
-    "zh": {"macro_f1": 0.818, "accuracy": 0.819, "missed_precision": 0.8, "missed_recall": 0.667},
+    "en": {"macro_f1": 0.799, "accuracy": 0.82, "missed_precision": 0.667, "missed_recall": 0.857},
+    # Missed-step precision was 0.8 before a rep step carried only by the customer's words stopped
+    # counting as done (stop 15): one call's mislabelled rep line makes one more false report here,
+    # while the eval set gained two true ones (app/sop/compare.py, _missed).
+    "zh": {"macro_f1": 0.818, "accuracy": 0.819, "missed_precision": 0.667, "missed_recall": 0.667},
 }
 EMBEDDERS = {"en": "e5+mpnet", "zh": "e5"}
 MEASURED = {
-    "en": {"macro_f1": 0.808, "accuracy": 0.784, "missed_precision": 0.909, "missed_recall": 0.714},
-    "zh": {"macro_f1": 0.700, "accuracy": 0.708, "missed_precision": 1.0, "missed_recall": 0.364},
+    "en": {"macro_f1": 0.814, "accuracy": 0.788, "missed_precision": 0.917, "missed_recall": 0.786},
+    "zh": {"macro_f1": 0.700, "accuracy": 0.708, "missed_precision": 1.0, "missed_recall": 0.455},
 }
 
 
