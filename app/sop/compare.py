@@ -7,8 +7,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from app.sop.loader import longest_increasing_subsequence
-from app.sop.matcher import MatchResult, PathSegment, UtteranceLike, normalise_role
-from app.sop.schema import SopDefinition, SopKind, Speaker
+from app.sop.matcher import MatchResult, PathSegment, UtteranceLike, normalise_role, performs
+from app.sop.schema import SopDefinition, SopKind
 
 ADHERENCE_FORMULA = (
     "adherence = 0.60 × required-step coverage + 0.25 × order score + 0.15 × (1 − off-SOP time share); "
@@ -168,7 +168,10 @@ def compare_path(
             + ", ".join(f"{sid} at utterance {at} (posterior {p:.2f})" for sid, p, at in probable)
         )
     missed_ids = {m.step_id for m in missed}
-    unvoiced = {seg.step_id: seg.utterance_indexes for seg in result.path if seg.step_id in missed_ids}
+    unvoiced: dict[str, list[int]] = {}
+    for seg in result.path:
+        if seg.step_id in missed_ids:
+            unvoiced.setdefault(seg.step_id, []).extend(seg.utterance_indexes)
     if unvoiced:
         notes.append(
             "reported as missed although on the path (only the other side's utterances carry it): "
@@ -277,7 +280,10 @@ def _missed(
     seen = {
         seg.step_id
         for seg in result.path
-        if any(_speaks(speaker[seg.step_id], by_index.get(i)) for i in seg.utterance_indexes)
+        if any(
+            i not in by_index or performs(normalise_role(by_index[i].role), speaker[seg.step_id])
+            for i in seg.utterance_indexes
+        )
     }
     ends = {seg.step_id: seg.end for seg in result.path}
     out, probable = [], []
@@ -292,14 +298,6 @@ def _missed(
         after = max(earlier, key=lambda s: order[s]) if earlier else None
         out.append(MissedStep(step.id, stage.id, after, ends.get(after) if after else None))
     return tuple(out), probable
-
-
-def _speaks(step_speaker: Speaker, utterance: UtteranceLike | None) -> bool:
-    """Whether this utterance can perform a step of this speaker (an unknown role can)."""
-    if step_speaker == Speaker.ANY or utterance is None:
-        return True
-    role = normalise_role(utterance.role)
-    return role is None or role == step_speaker
 
 
 def _first_occurrence_order(path: Sequence[PathSegment]) -> list[str]:

@@ -667,11 +667,18 @@ def match_call(
     )
 
 
+def performs(role: Speaker | None, step_speaker: Speaker) -> bool:
+    """Whether a speaker in this role can perform a step of this speaker (an unknown role can,
+    anyone can do an `any` step): a customer's answer inside a rep step is not the rep doing it."""
+    return role is None or step_speaker == Speaker.ANY or role == step_speaker
+
+
 def _speaker_fits(utterances: Sequence[UtteranceLike], index: SopIndex) -> np.ndarray:
-    """(T, S): whether each utterance's speaker may perform each step (unknown roles and `any` steps may)."""
-    roles = np.array([str(normalise_role(u.role) or "") for u in utterances])[:, None]
-    speakers = np.array([str(step.speaker) for _stage, step in index.sop.steps()])[None, :]
-    return (roles == "") | (speakers == Speaker.ANY.value) | (roles == speakers)
+    """(T, S): performs() for every utterance and step (one row per distinct role, then looked up)."""
+    roles = [normalise_role(u.role) for u in utterances]
+    speakers = [step.speaker for _stage, step in index.sop.steps()]
+    rows = {role: [performs(role, sp) for sp in speakers] for role in set(roles)}
+    return np.array([rows[role] for role in roles], dtype=bool).reshape(len(roles), len(speakers))
 
 
 def _customer_replies(
