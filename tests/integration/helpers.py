@@ -117,8 +117,11 @@ class ReadLoad:
                 time.sleep(self.pause_s)
 
 
-def terminate_backends(database_url: str) -> int:
-    """Kill every server process of our database, as a PostgreSQL restart does to pooled connections."""
+def terminate_backends(database_url: str, wait_s: float = 10.0) -> int:
+    """Kill every server process of our database, as a PostgreSQL restart does to pooled connections.
+
+    `pg_terminate_backend` only signals the processes; this returns once they are gone (or after
+    `wait_s`), so a caller's clock for "after the drop" starts when the drop really happened."""
     import psycopg
 
     from tests.integration.conftest import PG_ADMIN_URL
@@ -126,10 +129,17 @@ def terminate_backends(database_url: str) -> int:
     name = database_url.rsplit("/", 1)[-1]
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         rows = conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
             (name,),
         ).fetchall()
-    return sum(1 for (ok,) in rows if ok)
+        killed = [pid for pid, ok in rows if ok]
+        deadline = time.monotonic() + wait_s
+        while killed and time.monotonic() < deadline:
+            alive = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (killed,)).fetchone()
+            if not alive or alive[0] == 0:
+                break
+            time.sleep(0.02)
+    return len(killed)
 
 
 __all__ = ["subprocess"]

@@ -32,10 +32,11 @@ def test_api_recovers_from_dropped_database_connections_under_load(stack: Stack)
     stack.worker("worker.log")
     wait_ready(call_id, 40)
     load = ReadLoad(serve(stack), rep.headers, call_id, CLIENTS)
-    killed = []
+    killed, dropped_at = [], 0.0
     for at in DROPS_AT:
         load.sleep_until(at)
         killed.append(terminate_backends(stack.database_url))
+        dropped_at = load.elapsed()  # when the last processes were gone: a loaded CI machine lags the plan
     load.sleep_until(SECONDS)
     statuses, results, errors = load.stop(), load.results, load.errors
 
@@ -43,6 +44,6 @@ def test_api_recovers_from_dropped_database_connections_under_load(stack: Stack)
     assert sum(killed) >= len(DROPS_AT), killed  # the API really had connections to lose
     assert 500 not in statuses
     assert set(statuses) <= {200, 503}, sorted(set(statuses))
-    after_last = [s for sent, s in results if sent > DROPS_AT[-1] + 0.5]
+    after_last = [s for sent, s in results if sent > dropped_at + 0.5]
     assert after_last and all(s == 200 for s in after_last)  # recovered by itself
     assert statuses.count(200) / len(statuses) >= 0.95, (statuses.count(503), len(statuses))
