@@ -104,6 +104,9 @@ def ingest(
     occurred_at: Annotated[datetime | None, typer.Option()] = None,
     sop_id: Annotated[str | None, typer.Option("--sop")] = None,
     deal_ref: Annotated[str | None, typer.Option()] = None,
+    stages: Annotated[
+        str | None, typer.Option(help="SOP stage ids the calls work on, comma-separated (default: the deal's stage)")
+    ] = None,
     rep_channel: Annotated[str, typer.Option(help="left | right (stereo)")] = "left",
     as_user: Annotated[str | None, typer.Option("--as", help="act as this user (default: first admin)")] = None,
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="process now and show progress")] = True,
@@ -114,7 +117,7 @@ def ingest(
 
     _init()
     flags = {"rep": rep, "team": team, "language": language, "occurred_at": occurred_at, "sop_id": sop_id,
-             "deal_ref": deal_ref, "rep_channel": rep_channel}
+             "deal_ref": deal_ref, "stages": stages, "rep_channel": rep_channel}
     try:
         files = ingest_mod.collect(paths)
         if not files:

@@ -52,11 +52,12 @@ def upload_call(
     sop_id: Annotated[str | None, Form(max_length=100)] = None,
     call_type: Annotated[str | None, Form(max_length=60)] = None,
     rep_channel: Annotated[str | None, Form(max_length=8)] = None,
+    stages: Annotated[str | None, Form(max_length=1000, description="SOP stage ids the call works on, comma-separated")] = None,
 ) -> CallAccepted:
     """Upload a recording or a transcript; processing continues in the background (202)."""
     meta = _meta(
         title=title, rep=rep, team=team, occurred_at=occurred_at, language=language, deal_ref=deal_ref,
-        account_ref=account_ref, sop_id=sop_id, call_type=call_type, rep_channel=rep_channel,
+        account_ref=account_ref, sop_id=sop_id, call_type=call_type, rep_channel=rep_channel, stages=stages,
     )
     staged = storage.stage(storage.iter_file(file.file), max_bytes=get_settings().max_upload_bytes)
     try:

@@ -22,7 +22,27 @@ class CallMeta(BaseModel):
     account_ref: str | None = Field(default=None, max_length=120)
     sop_id: str | None = Field(default=None, max_length=100, pattern=r"^[a-z0-9][a-z0-9._-]*$")
     call_type: str | None = Field(default=None, max_length=60)
+    stages: list[str] | None = Field(
+        default=None, max_length=20, description="the SOP stages the call works on (stage ids; comma-separated in a form)"
+    )
     rep_channel: Literal["left", "right"] = "left"
+
+    @field_validator("stages", mode="before")
+    @classmethod
+    def _split_stages(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",")]
+        if isinstance(value, list):
+            value = [part for part in value if part != ""] or None
+        return value
+
+    @field_validator("stages")
+    @classmethod
+    def _stage_ids(cls, value: list[str] | None) -> list[str] | None:
+        bad = [v for v in value or () if len(v) > 80 or not v.isprintable()]
+        if bad:
+            raise ValueError(f"not stage ids: {bad[:3]} (printable, at most 80 characters each)")
+        return list(dict.fromkeys(value)) if value else None
 
     @field_validator("title", "rep", "team", "deal_ref", "account_ref", "call_type")
     @classmethod
@@ -58,6 +78,7 @@ class CallRead(BaseModel):
     external_deal_id: str | None
     external_account_id: str | None
     sop_id: str | None
+    sop_stages: list[str] | None
     call_type: str | None
     timings: dict[str, Any]
     attribution_method: str | None

@@ -176,6 +176,7 @@ def accept_upload(
         storage.discard(staged)
         return Accepted(call=get_call(session=session, call_id=existing.id, user=user), duplicate=True)
     rep, rep_name, team_id = _resolve_people(session=session, user=user, meta=meta)
+    _check_stages(session=session, meta=meta, staged=staged)
     kind, fmt, channels, duration, language = _inspect(staged, meta)
     relative = storage.commit(staged, ext=fmt if kind == SourceKind.audio else "txt")
     call = Call(
@@ -196,6 +197,7 @@ def accept_upload(
         external_deal_id=meta.deal_ref,
         external_account_id=meta.account_ref,
         sop_id=meta.sop_id,
+        sop_stages=meta.stages,
         call_type=meta.call_type,
         channels=channels,
         rep_channel=meta.rep_channel,
@@ -215,6 +217,23 @@ def accept_upload(
     jobs.enqueue(session, FIRST_TASK[SourceKind(kind)], call_id=call.id)
     log.info("call.accepted call_id=%s kind=%s format=%s", call.id, kind, fmt)
     return Accepted(call=call, duplicate=False)
+
+
+def _check_stages(*, session: Session, meta: CallMeta, staged: storage.StagedFile) -> None:
+    """Stages given with a named, stored SOP must be its stages (422 listing them); with no SOP
+    named they are checked when the call is matched (unknown ones are left out, with a note)."""
+    if not meta.stages or not meta.sop_id:
+        return
+    from app.sop import service as sop_service
+
+    row = sop_service.latest_version(session=session, sop_id=meta.sop_id)
+    if row is None:
+        return
+    try:
+        sop_service.check_stages(meta.stages, sop_service.definition_of(row))
+    except Unprocessable:
+        storage.discard(staged)
+        raise
 
 
 def _inspect(staged: storage.StagedFile, meta: CallMeta) -> tuple[str, str, int | None, float | None, str | None]:

@@ -3,6 +3,7 @@ linked to deals and a call's outcome. Services add and flush; the edge commits."
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -11,7 +12,7 @@ from sqlalchemy import ColumnElement, exists, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from app.calls import service as calls_service
-from app.calls.models import Call
+from app.calls.models import Call, CallStatus
 from app.db import aware, utcnow
 from app.deals import process as process_service
 from app.deals import stage_summary
@@ -40,6 +41,9 @@ from app.users import service as users_service
 from app.users.models import Role, TeamRelation, User
 
 __all__ = ["CallOutcome", "Outcome", "call_outcome", "explain_call_outcome"]
+
+# A stage the deal entered this soon after a call counts as one the call worked on (stages_at_call).
+STAGE_FOLLOW_UP = timedelta(days=2)
 
 
 def to_minor(amount: Decimal) -> int:
@@ -284,7 +288,30 @@ def record_event(
     session.flush()
     # The summary the analytics read changes in the same transaction as the history it summarises.
     stage_summary.rebuild(session=session, deal=deal)
+    if kind == EventKind.advanced and to_stage:
+        # Calls just before a stage move worked on that stage too (stages_at_call): match them again.
+        recent = [c for c in list_calls(session=session, deal=deal)
+                  if at - STAGE_FOLLOW_UP <= aware(c.occurred_at or c.created_at) < at]
+        rematch_stage_calls(session=session, calls=recent)
     return event
+
+
+def rematch_stage_calls(*, session: Session, calls: Sequence[Call]) -> int:
+    """Queue a re-match of the ready calls among these whose stages come from their deal (a
+    process SOP's calls uploaded without stages); returns how many were queued."""
+    from app import jobs
+    from app.sop import service as sop_service
+    from app.sop.schema import SopKind
+
+    queued = 0
+    for call in calls:
+        if call.status != CallStatus.ready or call.sop_stages:
+            continue
+        row = sop_service.sop_for_call(session=session, call=call)
+        if row is not None and row.kind == SopKind.PROCESS:
+            jobs.enqueue(session, "sop.rematch", call_id=call.id)
+            queued += 1
+    return queued
 
 
 def record_activity(*, session: Session, deal: Deal, kind: str, by: User | None, at: datetime,
@@ -316,6 +343,7 @@ def link_call(*, session: Session, user: User, deal: Deal, call_id: int, now: da
         link.deal_id, link.linked_by_id = deal.id, user.id
     at = aware(call.occurred_at or call.created_at)
     record_activity(session=session, deal=deal, kind="call", by=user, at=at, detail={"call_id": call.id})
+    rematch_stage_calls(session=session, calls=[call])  # its stages now come from this deal
     return call
 
 
@@ -362,12 +390,29 @@ def call_outcome(*, session: Session, call: Call, now: datetime | None = None) -
     return explain_call_outcome(session=session, call=call, now=now).outcome
 
 
-def _stage_days_at(*, session: Session, deal: Deal, at: datetime) -> float:
-    """The expected_days of the stage the deal was in at a moment (default 30)."""
-    stage_id = deal.stage_id
-    for event in history(session=session, deal=deal):
+def _stage_at(deal: Deal, events: Sequence[DealStageEvent], at: datetime) -> str:
+    """The stage the deal was in at a moment (its first stage before it was created)."""
+    stage_id = next((e.to_stage for e in events if e.to_stage), deal.stage_id)
+    for event in events:
         if aware(event.at) <= at and event.to_stage:
             stage_id = event.to_stage
+    return stage_id
+
+
+def stages_at_call(*, session: Session, deal: Deal, at: datetime) -> list[str]:
+    """The stages a call at `at` worked on, as the deal's history tells: the stage it was in, then
+    any stage it entered within STAGE_FOLLOW_UP after (the rep moved it on after that meeting)."""
+    events = history(session=session, deal=deal)
+    stages = [_stage_at(deal, events, at)]
+    for event in events:
+        if at < aware(event.at) <= at + STAGE_FOLLOW_UP and event.to_stage and event.to_stage not in stages:
+            stages.append(event.to_stage)
+    return stages
+
+
+def _stage_days_at(*, session: Session, deal: Deal, at: datetime) -> float:
+    """The expected_days of the stage the deal was in at a moment (default 30)."""
+    stage_id = _stage_at(deal, history(session=session, deal=deal), at)
     process, _ = process_service.get_process(session=session, process_id=deal.process_id,
                                              version=deal.process_version)
     stage = process_service.match_stage(process, stage_id)

@@ -66,6 +66,10 @@ def match(
     embedder: Annotated[
         str | None, typer.Option("--embedder", help="auto/e5, e5+mpnet, minilm, hashing, or a model path (default: the SOP language's matching embedder)")
     ] = None,
+    stages: Annotated[
+        list[str] | None,
+        typer.Option("--stage", help="a stage the call works on (repeat; e.g. the deal's stage): matched within them"),
+    ] = None,
 ) -> None:
     """Match a transcript against an SOP: actual path, deviations and adherence."""
     if fmt not in ("table", "json"):
@@ -81,8 +85,12 @@ def match(
     utterances, language = _parse(transcript)
     if not utterances:
         _fail(f"{transcript}: no utterances found")
+    known = [st.id for st in definition.stages]
+    unknown = [st for st in stages or () if st not in known]
+    if unknown:
+        _fail(f"unknown --stage {', '.join(unknown)}; {definition.id} has the stages: {', '.join(known)}")
     notes = match_notes(sop=definition, language=language, utterances=utterances)
-    result, comparison = _run(definition, utterances, embedder)
+    result, comparison = _run(definition, utterances, embedder, stages)
     if fmt == "json":
         report = build_report(sop=definition, version=definition.version, utterances=utterances,
                               match=result, comparison=comparison, notes=notes)
@@ -112,7 +120,7 @@ def _parse(path: Path) -> tuple[list[Any], str | None]:
 
 
 def _run(
-    definition: SopDefinition, utterances: list[Any], name: str | None
+    definition: SopDefinition, utterances: list[Any], name: str | None, stages: list[str] | None = None
 ) -> tuple[MatchResult, Comparison]:
     from app import ml  # the one door to models/, imported only when matching
 
@@ -123,7 +131,7 @@ def _run(
         _fail(f"cannot load embedder '{spec}': {exc}")
     index = build_sop_index(definition, model)
     vectors = model.embed([u.text for u in utterances], kind="query")
-    result = match_call(utterances, index, utterance_vectors=vectors)
+    result = match_call(utterances, index, utterance_vectors=vectors, stage_ids=stages)
     return result, compare_path(result, definition, utterances)
 
 

@@ -150,9 +150,20 @@ def compare_path(
     stage_ids: Sequence[str] | None = None,
     params: CompareParams = CompareParams(),
 ) -> Comparison:
-    """Findings of one matched call against its SOP; `stage_ids` limits which stages are expected."""
+    """Findings of one matched call against its SOP; `stage_ids` limits which stages are expected
+    (default: the stages the match was restricted to, else inferred for a process SOP)."""
     order = {step.id: i for i, (_st, step) in enumerate(sop.steps())}
+    if stage_ids is None and result.stages_used:
+        stage_ids = result.stages_used
     scope, note = _scope(result, sop, stage_ids, params)
+    if result.stages_used:
+        note = f"expected steps are those of the call's given stages: {', '.join(result.stages_used)}"
+    elif result.stages_given:
+        note = (
+            f"given stages {', '.join(result.stages_given)} not used: they hold "
+            f"{result.stage_share or 0:.0%} of the call's on-SOP utterances (is the deal's stage up "
+            f"to date?); {note or 'every stage counted'}"
+        )
     durations = {int(u.index): max(float(u.end) - float(u.start), 0.0) for u in utterances}
     by_index = {int(u.index): u for u in utterances}
     missed, probable = _missed(result, sop, scope, order, params, by_index)

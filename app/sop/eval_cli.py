@@ -120,8 +120,9 @@ def eval_sop(
         bool,
         typer.Option(
             "--labelled-scope/--inferred-scope",
-            help="process SOPs: count missed steps in the call's labelled stages, or (default, as the "
-            "pipeline does) in the stages the matched path reached",
+            help="the calls' labelled stages are given, as a deal's stage gives them in the pipeline: matched "
+            "within them and missed steps counted in them; or (default, a call with no stage known) the "
+            "matcher infers the stages from the path",
         ),
     ] = False,
     n_boot: Annotated[int, typer.Option("--n-boot", help="bootstrap resamples", min=0)] = 2000,
@@ -182,11 +183,11 @@ def _show(table: Table) -> None:
 
 
 def _print(r: SopEvalReport, embedders: list[str], labelled_scope: bool) -> None:
-    scope = "labelled stages" if labelled_scope else "the stages each call worked on"
+    scope = "labelled stages given" if labelled_scope else "inferred from each matched path"
     console.print(
         f"[bold]{', '.join(r.sop_ids)}[/]: {r.n_calls} calls, {r.n_utterances} utterances, "
         f"embedder {', '.join(embedders)}; 95% intervals from {r.n_boot} bootstrap resamples of calls; "
-        f"process-SOP scope: {scope}",
+        f"call stages: {scope}",
         highlight=False,
     )
     for name in embedders:

@@ -300,7 +300,7 @@ def found_deviations(
     """Missed and out-of-order step ids that compare_path reports for `result` on `call`.
 
     `labelled_scope`: pass the call's labelled stages as the scope (as an upload naming the stages
-    would); otherwise compare_path infers it, as the stored pipeline does.
+    would); otherwise compare_path infers it, as the pipeline does for a call without stages.
     """
     from app.sop.compare import compare_path
 
@@ -400,7 +400,8 @@ def match_outcomes(
     out = []
     for call in calls:
         vectors = embedder.embed([u.text for u in call.utterances], kind="query")
-        result = match_call(call.utterances, index, utterance_vectors=vectors)
+        stages = call.stages if (labelled_scope and call.stages) else None
+        result = match_call(call.utterances, index, utterance_vectors=vectors, stage_ids=stages)
         if call.deviations is None:
             raise ValueError(f"{call.id}: no labelled deviations; add a `deviations` field")
         out.append(

@@ -13,11 +13,12 @@ from sqlalchemy.orm import Session
 from app import ml
 from app.calls.models import Call
 from app.config import get_settings
+from app.db import aware
 from app.sop import review
 from app.sop.matcher import SopIndex, build_sop_index, match_call
 from app.sop.models import CallSopResult, SopVersion
 from app.sop.report import match_notes
-from app.sop.schema import SopDefinition
+from app.sop.schema import SopDefinition, SopKind
 from app.transcripts import service as transcripts_service
 
 log = logging.getLogger(__name__)
@@ -103,6 +104,32 @@ def _call_vectors(session: Session, call: Call, texts: list[str], embedder: Any)
     return vectors
 
 
+def call_stages(session: Session, call: Call, sop: SopDefinition) -> tuple[list[str] | None, str]:
+    """The stages the call works on, and where that comes from: given at upload, else (a process
+    SOP) its deal's stage when the call happened; (None, "") when neither says. Ids the SOP does
+    not have are left out, and the note says so."""
+    from app.deals import service as deals_service
+
+    known = [st.id for st in sop.stages]
+    if call.sop_stages:
+        stages, source = list(call.sop_stages), "given at upload"
+    elif sop.kind == SopKind.PROCESS and (deal := deals_service.deal_for_call(session=session, call=call)) is not None:
+        if deal.process_id != sop.id:
+            return None, ""
+        at = aware(call.occurred_at or call.created_at)
+        stages = deals_service.stages_at_call(session=session, deal=deal, at=at)
+        source = f"deal {deal.id}'s stage when the call happened" + (" and the next it entered" if len(stages) > 1 else "")
+    else:
+        return None, ""
+    unknown = [st for st in stages if st not in known]
+    stages = [st for st in stages if st in known]
+    note = f"The call's stages: {', '.join(stages) or 'none'} ({source})"
+    if unknown:
+        note += f"; not stages of {sop.id}, ignored: {', '.join(unknown)}"
+    note += "."
+    return stages or None, note
+
+
 def match_and_store(*, session: Session, call: Call, sop_row: SopVersion) -> CallSopResult:
     """Run the matcher and the comparison; replace the call's previous result in one step."""
     sop = SopDefinition.model_validate(sop_row.definition)
@@ -111,8 +138,9 @@ def match_and_store(*, session: Session, call: Call, sop_row: SopVersion) -> Cal
     embedder = ml.get_match_embedder(sop.language)
     vectors = _call_vectors(session, call, [u.text for u in utterances], embedder)
     index = sop_index(sop, sop_row, embedder, reviewed_lines(session, sop, sop_row.version))
-    match = match_call(utterances, index, utterance_vectors=vectors)
-    notes = match_notes(sop=sop, language=call.language, utterances=utterances)
+    stages, source = call_stages(session, call, sop)
+    match = match_call(utterances, index, utterance_vectors=vectors, stage_ids=stages)
+    notes = match_notes(sop=sop, language=call.language, utterances=utterances) + ([source] if source else [])
     # A person's corrections of this call (app/sop/review.py) apply to every new match of it.
     result = review.store_result(session=session, call=call, sop_row=sop_row, utterances=utterances,
                                  match=match, notes=notes, embedding_model=embedder.name)

@@ -165,8 +165,13 @@ def rematch_call(
     session: SessionDep,
     user: CurrentUser,
     sop_id: Annotated[str | None, Query(max_length=100)] = None,
+    stages: Annotated[
+        str | None,
+        Query(max_length=1000, description="the SOP stage ids the call works on, comma-separated; empty: from its deal"),
+    ] = None,
 ) -> dict[str, Any]:
-    """Match the call again (optionally against another SOP); the old result stays until then."""
+    """Match the call again (optionally against another SOP, or within given stages); the old
+    result stays until then."""
     call = calls_service.get_call(session=session, call_id=call_id, user=user)
     if call.status != CallStatus.ready:
         raise Conflict(
@@ -175,8 +180,11 @@ def rematch_call(
     if sop_id is not None:
         sop_service.get_version(session=session, sop_id=sop_id)
         call.sop_id = sop_id
-    if sop_service.sop_for_call(session=session, call=call) is None:
+    row = sop_service.sop_for_call(session=session, call=call)
+    if row is None:
         raise Unprocessable("This call has no SOP: pass ?sop_id=… or set the team's default SOP.")
+    if stages is not None:
+        call.sop_stages = sop_service.check_stages(stages.split(","), sop_service.definition_of(row))
     jobs.enqueue(session, "sop.rematch", call_id=call.id)
     return {"call_id": call.id, "status": "queued"}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -160,6 +161,18 @@ def sop_for_call(*, session: Session, call: Call) -> SopVersion | None:
     if sop_id is None:
         return None
     return latest_version(session=session, sop_id=sop_id)
+
+
+def check_stages(stages: Sequence[str], sop: SopDefinition) -> list[str] | None:
+    """Stage ids of this SOP, blanks dropped (None when nothing is left); 422 naming unknown ones."""
+    wanted = list(dict.fromkeys(part.strip() for part in stages if part.strip()))
+    known = [st.id for st in sop.stages]
+    unknown = [st for st in wanted if st not in known]
+    if unknown:
+        raise Unprocessable(
+            f"Unknown stage(s) {', '.join(unknown)} for SOP {sop.id!r}; its stages are: {', '.join(known)}."
+        )
+    return wanted or None
 
 
 def get_result(*, session: Session, call_id: int) -> CallSopResult | None:

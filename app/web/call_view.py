@@ -69,6 +69,7 @@ def build(*, session: Session, call: Call) -> dict[str, Any]:
         "steps": _steps(definition, result, colours) if definition and result else [],
         "missed": [names.get(m["step_id"], m["step_id"]) for m in result["comparison"]["missed"]] if result else [],
         "comparison": result["comparison"] if result else None,
+        "match_notes": (result or {}).get("notes", []),
         "rows": [_row(u, labels.get(u.index), names, colours, matcher.get(u.index), u.index in corrected)
                  for u in utterances],
         "review": (result or {}).get("review"),

@@ -138,3 +138,23 @@ def test_match_says_when_the_call_is_in_another_language_or_has_no_rep(tmp_path)
     doc = json.loads(wide.invoke(sop_app, [*args, str(customer_only), "--format", "json"]).stdout)
     assert any("No utterance is attributed to the rep" in n for n in doc["notes"])
     assert not any("The call is in" in n for n in doc["notes"])
+
+
+def test_match_with_stages_holds_a_process_call_to_them_and_refuses_unknown_ones(tmp_path):
+    sop = ROOT / "tests" / "fixtures" / "deals" / "five-stage.en.yaml"
+    call = tmp_path / "call.txt"
+    call.write_text("Rep: Hi, this is Sam from Acme, thanks for taking my call.\nCustomer: Hello.\n"
+                    "Rep: Hi there, do you have a minute?\nCustomer: Sure.\n", encoding="utf-8")
+    args = ["match", "--sop", str(sop), "--transcript", str(call), "--embedder", "hashing", "--format", "json"]
+    def status(doc: dict, step: str) -> str:  # type: ignore[type-arg]
+        return next(p["status"] for p in doc["prescribed"] if p["step"] == step)
+
+    inferred = json.loads(runner.invoke(sop_app, args).stdout)
+    assert status(inferred, "budget") == "not_in_scope"  # only the greeting stage was worked on
+    given = runner.invoke(sop_app, [*args, "--stage", "lead", "--stage", "qualify"])
+    assert given.exit_code == 0, given.output
+    doc = json.loads(given.stdout)
+    assert status(doc, "budget") == "skipped_optional"  # qualify is expected of this call now
+    assert any("given stages: lead, qualify" in n for n in doc["notes"])
+    unknown = runner.invoke(sop_app, [*args, "--stage", "closed"])
+    assert unknown.exit_code == 1 and "unknown --stage closed" in unknown.output and "lead, qualify" in unknown.output
