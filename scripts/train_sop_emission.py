@@ -21,7 +21,7 @@ The shipped models, one per matching embedder (models.embedder.match_embedder_na
   all calls, e5                   scripts/train_sop_emission.py --write
   English calls, e5 + mpnet       scripts/train_sop_emission.py --embedder e5+mpnet --lang en --write
 
-Run:  HF_HUB_OFFLINE=1 .venv/bin/python scripts/train_sop_emission.py [--embedder SPEC] [--lang en|zh] [--given-stages] [--write]
+Run:  HF_HUB_OFFLINE=1 .venv/bin/python scripts/train_sop_emission.py [--embedder SPEC] [--lang en|zh] [--write]
 """
 
 from __future__ import annotations
@@ -74,8 +74,6 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="write app/sop/emission_model.json")
     parser.add_argument("--embedder", default="e5", help="embedder spec: e5 (default), e5+mpnet, …")
     parser.add_argument("--lang", choices=("en", "zh"), help="only this language's calls")
-    parser.add_argument("--given-stages", action="store_true",
-                        help="decode process calls within their labelled stages (as a deal's stage gives them)")
     args = parser.parse_args()
     sop_files = {load_sop_file(str(p)).id: p.name for p in sorted((ROOT / "sop_definitions").glob("*.yaml"))}
     generated = load_generated_corpus(ROOT / "demo_data" / "generated", sop_files)
@@ -100,8 +98,7 @@ def main() -> None:
         scales, backs, offs = (base.learned_transition_scale,), (base.learned_back_penalty,), (base.learned_off_bias,)
 
     def decode(c: EvalCall, p: MatchParams) -> list[str | None]:
-        res = match_call(c.utterances, prep.index_for(c.sop, base), utterance_vectors=prep.vectors[c.id], params=p,
-                         stage_ids=c.stages if args.given_stages else None)
+        res = match_call(c.utterances, prep.index_for(c.sop, base), utterance_vectors=prep.vectors[c.id], params=p)
         return [lab.step_id for lab in res.labels]
 
     def macro(cs: list[EvalCall], preds: dict[str, list[str | None]], n_boot: int = 0):
