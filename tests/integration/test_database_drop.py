@@ -44,6 +44,6 @@ def test_api_recovers_from_dropped_database_connections_under_load(stack: Stack)
     assert sum(killed) >= len(DROPS_AT), killed  # the API really had connections to lose
     assert 500 not in statuses
     assert set(statuses) <= {200, 503}, sorted(set(statuses))
-    after_last = [s for sent, s in results if sent > dropped_at + 0.5]
+    after_last = [s for sent, s in results if sent > dropped_at + 1.0]
     assert after_last and all(s == 200 for s in after_last)  # recovered by itself
     assert statuses.count(200) / len(statuses) >= 0.95, (statuses.count(503), len(statuses))
