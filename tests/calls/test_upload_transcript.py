@@ -131,3 +131,18 @@ def test_metrics_come_with_formulas(client) -> None:  # type: ignore[no-untyped-
     talk = next(m for name, m in by_name.items() if "talk" in name.lower())
     assert talk["unit"] == "%" and 0.0 < talk["value"] < 100.0 and talk["formula"]
     assert all(m["formula"] for m in body["metrics"])
+
+
+def test_call_stages_from_a_form_a_sidecar_or_a_flag_are_one_clean_list() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from app.calls.schemas import CallMeta
+
+    assert CallMeta(stages=" visit-survey, ,preliminary-proposal,visit-survey").stages == [
+        "visit-survey", "preliminary-proposal"]
+    assert CallMeta(stages=["技术交流"]).stages == ["技术交流"]  # a sidecar's list; any language's ids
+    assert CallMeta(stages=" , ").stages is None
+    for bad in ("x" * 81, "a\x00b"):
+        with pytest.raises(ValidationError, match="not stage ids"):
+            CallMeta(stages=[bad])
