@@ -110,3 +110,20 @@ def test_rematch_with_stages_sets_them_and_an_empty_value_clears_them(client, se
     session.expire_all()
     assert session.get(Call, call_id).sop_stages is None
     assert _match(client, rep, call_id)["match"]["stages_given"] == []
+
+
+def test_stages_of_another_sop_are_left_out_with_a_note_when_the_sop_comes_from_the_team(  # type: ignore[no-untyped-def]
+    client, session, process
+) -> None:
+    from app.users.models import Team
+
+    team_id = make_team()
+    session.get(Team, team_id).default_sop_id = FIVE
+    session.commit()
+    rep = make_user(Role.rep, team_id=team_id)
+    response = client.post("/api/v1/calls", headers=rep.headers, files={"file": ("c.txt", CALL.encode())},
+                           data={"stages": "qualify,stage-of-another-sop"})
+    assert response.status_code == 202, response.text  # no SOP named: checked when matched
+    result = _match(client, rep, response.json()["id"])
+    assert result["match"]["stages_given"] == ["qualify"]
+    assert any("ignored: stage-of-another-sop" in n for n in result["notes"])
