@@ -151,7 +151,7 @@ def compare_path(
     params: CompareParams = CompareParams(),
 ) -> Comparison:
     """Findings of one matched call against its SOP; `stage_ids` limits which stages are expected
-    (default: the stages the match was restricted to, else inferred for a process SOP)."""
+    (default: the call's given stages the match kept, else inferred for a process SOP)."""
     order = {step.id: i for i, (_st, step) in enumerate(sop.steps())}
     if stage_ids is None and result.stages_used:
         stage_ids = result.stages_used

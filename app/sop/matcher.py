@@ -679,6 +679,7 @@ def _stage_share(result: MatchResult, stage_ids: Sequence[str]) -> float:
 def _match(
     utterances: Sequence[UtteranceLike], index: SopIndex, utterance_vectors: np.ndarray, params: MatchParams
 ) -> MatchResult:
+    """match_call over every stage of the SOP: emissions, decoding, labels, path and presence."""
     vectors = (
         _normalise(np.asarray(utterance_vectors, dtype=np.float32).reshape(len(utterances), -1))
         if len(utterances)
