@@ -31,7 +31,8 @@ BATCH = 64
 
 
 def machine() -> str:
-    cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), "?")
+    lines = Path("/proc/cpuinfo").read_text().splitlines()
+    cpu = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")), "?")
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
     return (f"cpu={cpu} cores={os.cpu_count()} gpu={gpu} python={platform.python_version()} "
             f"torch={torch.__version__} load1={os.getloadavg()[0]:.1f}")
