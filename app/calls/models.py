@@ -52,7 +52,7 @@ class Call(TimestampMixin, Base):
     external_deal_id: Mapped[str | None] = mapped_column(String(120), index=True)
     external_account_id: Mapped[str | None] = mapped_column(String(120))
     sop_id: Mapped[str | None] = mapped_column(String(100))
-    # The SOP stages the call works on, as given at upload (a process SOP's call); None: from the
+    # The SOP stages the call works on, as given at upload or re-match (a process SOP's call); None: from the
     # call's deal (its stage when the call happened) or inferred by the matcher.
     sop_stages: Mapped[list[str] | None] = mapped_column(JSON)
     call_type: Mapped[str | None] = mapped_column(String(60))

@@ -68,7 +68,7 @@ def match(
     ] = None,
     stages: Annotated[
         list[str] | None,
-        typer.Option("--stage", help="a stage the call works on (repeat; e.g. the deal's stage): matched within them"),
+        typer.Option("--stage", help="a stage the call works on (repeat; e.g. the deal's stage): only their required steps can be missed"),
     ] = None,
 ) -> None:
     """Match a transcript against an SOP: actual path, deviations and adherence."""

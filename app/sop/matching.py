@@ -105,14 +105,14 @@ def _call_vectors(session: Session, call: Call, texts: list[str], embedder: Any)
 
 
 def call_stages(session: Session, call: Call, sop: SopDefinition) -> tuple[list[str] | None, str]:
-    """The stages the call works on, and where that comes from: given at upload, else (a process
-    SOP) its deal's stage when the call happened; (None, "") when neither says. Ids the SOP does
-    not have are left out, and the note says so."""
+    """The stages the call works on, and where that comes from: given for the call (at upload or
+    re-match), else (a process SOP) its deal's stage when the call happened; (None, "") when
+    neither says. Ids the SOP does not have are left out, and the note says so."""
     from app.deals import service as deals_service
 
     known = [st.id for st in sop.stages]
     if call.sop_stages:
-        stages, source = list(call.sop_stages), "given at upload"
+        stages, source = list(call.sop_stages), "given for this call"
     elif sop.kind == SopKind.PROCESS and (deal := deals_service.deal_for_call(session=session, call=call)) is not None:
         if deal.process_id != sop.id:
             return None, ""

@@ -1,4 +1,4 @@
-"""A process SOP's call is matched within the stages it worked on: given at upload, or its deal's
+"""A process SOP's call is held to the stages it worked on: given for the call, or its deal's
 stage when it happened (and the stage the deal entered right after)."""
 
 from __future__ import annotations
@@ -82,11 +82,11 @@ def test_stages_given_at_upload_win_over_the_deals(client, session, process) -> 
     assert session.get(Call, call_id).sop_stages == ["qualify", "proposal"]
     result = _match(client, rep, call_id)
     assert result["match"]["stages_given"] == ["qualify", "proposal"]
-    assert any("given at upload" in n for n in result["notes"])
+    assert any("given for this call" in n for n in result["notes"])
     log_in(client, rep)
     page = client.get(f"/calls/{call_id}")
     assert page.status_code == 200 and "Notes on this match" in page.text
-    assert "The call&#39;s stages: qualify, proposal (given at upload)" in page.text
+    assert "The call&#39;s stages: qualify, proposal (given for this call)" in page.text
 
 
 def test_unknown_stages_are_refused_at_upload_and_at_rematch_with_the_sops_stages(client, session, process) -> None:  # type: ignore[no-untyped-def]
