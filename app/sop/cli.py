@@ -85,10 +85,10 @@ def match(
     utterances, language = _parse(transcript)
     if not utterances:
         _fail(f"{transcript}: no utterances found")
-    known = [st.id for st in definition.stages]
-    unknown = [st for st in stages or () if st not in known]
+    _known, unknown = definition.split_stage_ids(stages or ())
     if unknown:
-        _fail(f"unknown --stage {', '.join(unknown)}; {definition.id} has the stages: {', '.join(known)}")
+        _fail(f"unknown --stage {', '.join(unknown)}; {definition.id} has the stages: "
+              + ", ".join(st.id for st in definition.stages))
     notes = match_notes(sop=definition, language=language, utterances=utterances)
     result, comparison = _run(definition, utterances, embedder, stages)
     if fmt == "json":

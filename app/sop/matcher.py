@@ -658,22 +658,21 @@ def match_call(
 
 def _known_stages(index: SopIndex, stage_ids: Sequence[str] | None) -> tuple[str, ...]:
     """The given stage ids in the SOP's order; MatchInputError naming any the SOP lacks."""
-    if not stage_ids:
-        return ()
-    known = [st.id for st in index.sop.stages]
-    unknown = sorted(set(stage_ids) - set(known))
+    known, unknown = index.sop.split_stage_ids(stage_ids or ())
     if unknown:
         raise MatchInputError(
-            f"unknown stage ids {unknown} for SOP {index.sop.id!r}; its stages are: {', '.join(known)}"
+            f"unknown stage ids {unknown} for SOP {index.sop.id!r}; "
+            f"its stages are: {', '.join(st.id for st in index.sop.stages)}"
         )
-    return tuple(st for st in known if st in set(stage_ids))
+    return tuple(known)
 
 
 def _stage_share(result: MatchResult, stage_ids: Sequence[str]) -> float:
     """Share of the on-SOP utterances of `result` that sit in these stages (0 when none is on-SOP)."""
-    counts = [len(seg.utterance_indexes) for seg in result.path]
-    inside = [n for seg, n in zip(result.path, counts) if seg.stage_id in set(stage_ids)]
-    return round(sum(inside) / sum(counts), 4) if sum(counts) else 0.0
+    wanted = set(stage_ids)
+    total = sum(len(seg.utterance_indexes) for seg in result.path)
+    inside = sum(len(seg.utterance_indexes) for seg in result.path if seg.stage_id in wanted)
+    return round(inside / total, 4) if total else 0.0
 
 
 def _match(

@@ -110,7 +110,6 @@ def call_stages(session: Session, call: Call, sop: SopDefinition) -> tuple[list[
     neither says. Ids the SOP does not have are left out, and the note says so."""
     from app.deals import service as deals_service
 
-    known = [st.id for st in sop.stages]
     if call.sop_stages:
         stages, source = list(call.sop_stages), "given for this call"
     elif sop.kind == SopKind.PROCESS and (deal := deals_service.deal_for_call(session=session, call=call)) is not None:
@@ -121,8 +120,7 @@ def call_stages(session: Session, call: Call, sop: SopDefinition) -> tuple[list[
         source = f"deal {deal.id}'s stage when the call happened" + (" and the next it entered" if len(stages) > 1 else "")
     else:
         return None, ""
-    unknown = [st for st in stages if st not in known]
-    stages = [st for st in stages if st in known]
+    stages, unknown = sop.split_stage_ids(stages)
     note = f"The call's stages: {', '.join(stages) or 'none'} ({source})"
     if unknown:
         note += f"; not stages of {sop.id}, ignored: {', '.join(unknown)}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -119,6 +120,12 @@ class SopDefinition(_Frozen):
     def steps(self) -> list[tuple[Stage, Step]]:
         """All steps in prescribed order, each with its stage."""
         return [(stage, step) for stage in self.stages for step in stage.steps]
+
+    def split_stage_ids(self, stage_ids: Iterable[str]) -> tuple[list[str], list[str]]:
+        """(the given ids that are stages of this SOP, in its order; the others, as given)."""
+        given = list(dict.fromkeys(stage_ids))
+        known = [st.id for st in self.stages]
+        return [st for st in known if st in given], [st for st in given if st not in known]
 
     def step(self, step_id: str) -> Step:
         """The step with this id (KeyError if absent)."""

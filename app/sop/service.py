@@ -165,14 +165,13 @@ def sop_for_call(*, session: Session, call: Call) -> SopVersion | None:
 
 def check_stages(stages: Sequence[str], sop: SopDefinition) -> list[str] | None:
     """Stage ids of this SOP, blanks dropped (None when nothing is left); 422 naming unknown ones."""
-    wanted = list(dict.fromkeys(part.strip() for part in stages if part.strip()))
-    known = [st.id for st in sop.stages]
-    unknown = [st for st in wanted if st not in known]
+    known, unknown = sop.split_stage_ids(part.strip() for part in stages if part.strip())
     if unknown:
         raise Unprocessable(
-            f"Unknown stage(s) {', '.join(unknown)} for SOP {sop.id!r}; its stages are: {', '.join(known)}."
+            f"Unknown stage(s) {', '.join(unknown)} for SOP {sop.id!r}; "
+            f"its stages are: {', '.join(st.id for st in sop.stages)}."
         )
-    return wanted or None
+    return known or None
 
 
 def get_result(*, session: Session, call_id: int) -> CallSopResult | None:
