@@ -120,9 +120,9 @@ def eval_sop(
         bool,
         typer.Option(
             "--labelled-scope/--inferred-scope",
-            help="the calls' labelled stages are given, as a deal's stage gives them in the pipeline: matched "
-            "within them and missed steps counted in them; or (default, a call with no stage known) the "
-            "matcher infers the stages from the path",
+            help="process SOPs: count missed steps in the calls' labelled stages, as when a deal's stage is "
+            "known in the pipeline; or (default, a call with no stage known) in the stages the matched "
+            "path reached",
         ),
     ] = False,
     n_boot: Annotated[int, typer.Option("--n-boot", help="bootstrap resamples", min=0)] = 2000,

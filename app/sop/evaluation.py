@@ -400,8 +400,7 @@ def match_outcomes(
     out = []
     for call in calls:
         vectors = embedder.embed([u.text for u in call.utterances], kind="query")
-        stages = call.stages if (labelled_scope and call.stages) else None
-        result = match_call(call.utterances, index, utterance_vectors=vectors, stage_ids=stages)
+        result = match_call(call.utterances, index, utterance_vectors=vectors)
         if call.deviations is None:
             raise ValueError(f"{call.id}: no labelled deviations; add a `deviations` field")
         out.append(

@@ -170,8 +170,8 @@ def rematch_call(
         Query(max_length=1000, description="the SOP stage ids the call works on, comma-separated; empty: from its deal"),
     ] = None,
 ) -> dict[str, Any]:
-    """Match the call again (optionally against another SOP, or within given stages); the old
-    result stays until then."""
+    """Match the call again (optionally against another SOP, or with the stages it worked on);
+    the old result stays until then."""
     call = calls_service.get_call(session=session, call_id=call_id, user=user)
     if call.status != CallStatus.ready:
         raise Conflict(
