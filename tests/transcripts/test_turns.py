@@ -43,15 +43,21 @@ def test_a_pause_at_max_gap_does_not_split() -> None:
     assert len(build_utterances(words, roles=ROLES, max_gap_s=1.5)) == 1
 
 
-def test_long_turn_splits_at_the_first_sentence_end_after_max_len() -> None:
+def test_long_turn_splits_at_the_first_sentence_end_after_sentence_s() -> None:
     words = [(_w(i, i + 0.9, f" w{i}." if i in (3, 7) else f" w{i}"), "A") for i in range(10)]
-    turns = build_utterances(words, roles=ROLES, max_len_s=5.0)
+    turns = build_utterances(words, roles=ROLES, sentence_s=5.0)
     assert [u.text.split()[0] for u in turns] == ["w0", "w8"]
 
 
-def test_turn_without_sentence_end_is_cut_at_twice_max_len() -> None:
+def test_sentence_s_zero_gives_one_utterance_per_sentence() -> None:
+    words = [(_w(i, i + 0.9, f" w{i}." if i in (3, 7) else f" w{i}"), "A") for i in range(10)]
+    turns = build_utterances(words, roles=ROLES, sentence_s=0.0)
+    assert [u.text for u in turns] == ["w0 w1 w2 w3.", "w4 w5 w6 w7.", "w8 w9"]
+
+
+def test_turn_without_sentence_end_is_cut_at_max_len() -> None:
     words = [(_w(i, i + 0.9, f" w{i}"), "A") for i in range(25)]
-    turns = build_utterances(words, roles=ROLES, max_len_s=5.0)
+    turns = build_utterances(words, roles=ROLES, sentence_s=5.0, max_len_s=10.0)
     assert [(u.start, u.end) for u in turns] == [(0, 10.9), (11, 21.9), (22, 24.9)]
 
 
