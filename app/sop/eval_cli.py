@@ -24,6 +24,7 @@ from app.sop.evaluation import (
 )
 from app.sop.loader import SopValidationError, load_sop
 from app.sop.schema import SopDefinition
+from app.transcripts.turns import SENTENCE_S
 
 eval_app = typer.Typer(help="Measure matching accuracy on labelled calls.", no_args_is_help=True)
 console = Console(soft_wrap=True)  # ids and file names are never cut or folded
@@ -125,6 +126,15 @@ def eval_sop(
             "path reached",
         ),
     ] = False,
+    as_pipeline: Annotated[
+        bool,
+        typer.Option(
+            "--as-pipeline",
+            help="rebuild each call's utterances as the pipeline builds them from ASR words (a speaker's "
+            f"words join until a long pause, or a sentence end once {SENTENCE_S:g} s long), match those, "
+            "and score each labelled utterance by the one holding most of its words",
+        ),
+    ] = False,
     n_boot: Annotated[int, typer.Option("--n-boot", help="bootstrap resamples", min=0)] = 2000,
     seed: Annotated[int, typer.Option("--seed", help="bootstrap seed")] = 0,
 ) -> None:
@@ -156,16 +166,20 @@ def eval_sop(
                 _fail(f"cannot load embedder '{spec}': {exc}")
             if cache_dir is not None:
                 models[spec] = CachedEmbedder(models[spec], cache_dir)
-        outcomes += match_outcomes(mine, d, models[spec], labelled_scope=labelled_scope)
+        outcomes += match_outcomes(
+            mine, d, models[spec], labelled_scope=labelled_scope,
+            pipeline_sentence_s=SENTENCE_S if as_pipeline else None,
+        )
     pooled = len(sops) > 1
     step_ids = [f"{d.id}/{s.id}" if pooled else s.id for _p, d in sops for _st, s in d.steps()]
     report = sop_eval_report(outcomes, step_ids, n_boot=n_boot, seed=seed)
     names = list(dict.fromkeys(str(getattr(m, "name", spec)) for spec, m in models.items()))
     if fmt == "json":
-        doc = {"embedder": ", ".join(names), "labelled_scope": labelled_scope, **report.to_dict()}
+        doc = {"embedder": ", ".join(names), "labelled_scope": labelled_scope, "as_pipeline": as_pipeline,
+               **report.to_dict()}
         typer.echo(json.dumps(doc, ensure_ascii=False, indent=2))
     else:
-        _print(report, names, labelled_scope)
+        _print(report, names, labelled_scope, as_pipeline)
 
 
 def _e(x: Estimate) -> str:
@@ -182,12 +196,13 @@ def _show(table: Table) -> None:
     Console(width=max(console.width, natural), soft_wrap=True).print(table)
 
 
-def _print(r: SopEvalReport, embedders: list[str], labelled_scope: bool) -> None:
+def _print(r: SopEvalReport, embedders: list[str], labelled_scope: bool, as_pipeline: bool) -> None:
     scope = "labelled stages given" if labelled_scope else "inferred from each matched path"
+    segments = "rebuilt as the pipeline builds them" if as_pipeline else "as labelled"
     console.print(
         f"[bold]{', '.join(r.sop_ids)}[/]: {r.n_calls} calls, {r.n_utterances} utterances, "
         f"embedder {', '.join(embedders)}; 95% intervals from {r.n_boot} bootstrap resamples of calls; "
-        f"call stages: {scope}",
+        f"call stages: {scope}; utterances: {segments}",
         highlight=False,
     )
     for name in embedders:

@@ -16,9 +16,11 @@ Evaluation protocol (bench/bench_match.py prints it with every run):
 from __future__ import annotations
 
 import json
+import re
 import warnings
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -392,28 +394,79 @@ def match_outcomes(
     embedder: Any,
     *,
     labelled_scope: bool = False,
+    pipeline_sentence_s: float | None = None,
 ) -> list[CallOutcome]:
-    """Match every call against `sop` with `embedder` and pair the result with the labels."""
+    """Match every call against `sop` with `embedder` and pair the result with the labels.
+
+    `pipeline_sentence_s`: match the call as the pipeline would segment it (`as_pipeline`), each
+    labelled utterance taking the label of the utterance that holds most of its words.
+    """
     from app.sop.matcher import build_sop_index, match_call
 
     index = build_sop_index(sop, embedder)
     out = []
     for call in calls:
-        vectors = embedder.embed([u.text for u in call.utterances], kind="query")
-        result = match_call(call.utterances, index, utterance_vectors=vectors)
         if call.deviations is None:
             raise ValueError(f"{call.id}: no labelled deviations; add a `deviations` field")
+        matched, owner = call, list(range(len(call.utterances)))
+        if pipeline_sentence_s is not None:
+            matched, owner = as_pipeline(call, pipeline_sentence_s)
+        vectors = embedder.embed([u.text for u in matched.utterances], kind="query")
+        result = match_call(matched.utterances, index, utterance_vectors=vectors)
+        labels = [lab.step_id for lab in result.labels]
         out.append(
             CallOutcome(
                 call.id,
                 sop.id,
                 tuple(call.gold),
-                tuple(lab.step_id for lab in result.labels),
+                tuple(labels[o] for o in owner),
                 call.deviations,
-                found_deviations(result, sop, call, labelled_scope=labelled_scope),
+                found_deviations(result, sop, matched, labelled_scope=labelled_scope),
             )
         )
     return out
+
+
+_ZH_WORD = re.compile(r"[\u4e00-\u9fff][^\u4e00-\u9fff\w\s]*|[^\u4e00-\u9fff\s]+")
+
+
+def as_pipeline(call: EvalCall, sentence_s: float) -> tuple[EvalCall, list[int]]:
+    """The call with its utterances rebuilt as the pipeline builds them from ASR words.
+
+    Hand-labelled calls split a speaker's words wherever the step changes; ASR gives words, and
+    app.transcripts.turns.build_utterances joins a speaker's words until a long pause, or a sentence
+    end once the turn is `sentence_s` long. Each utterance becomes words spread evenly over its
+    time (a Chinese character each, punctuation attached as Whisper attaches it); the rebuilt
+    utterances carry the label most of their words had. Returns the rebuilt call and, for each
+    labelled utterance, the rebuilt one that holds most of its words.
+    """
+    from app.transcripts.formats import Word
+    from app.transcripts.turns import build_utterances
+
+    words: list[tuple[Word, str, int]] = []
+    for t, u in enumerate(call.utterances):
+        tokens = _ZH_WORD.findall(u.text) if call.language == "zh" else u.text.split()
+        step = (u.end - u.start) / max(len(tokens), 1)
+        for k, tok in enumerate(tokens):
+            text = tok if call.language == "zh" else f" {tok}"
+            words.append((Word(u.start + k * step, u.start + (k + 1) * step, text, 1.0), u.role, t))
+    roles = {u.role: u.role for u in call.utterances}
+    turns = build_utterances([(w, r) for w, r, _t in words], roles=roles, sentence_s=sentence_s)
+    rebuilt_of_word = [i for i, turn in enumerate(turns) for _w in turn.words]
+    by_labelled: list[Counter[int]] = [Counter() for _ in call.utterances]
+    by_rebuilt: list[Counter[str | None]] = [Counter() for _ in turns]
+    for (_w, _r, t), i in zip(words, rebuilt_of_word, strict=True):
+        by_labelled[t][i] += 1
+        by_rebuilt[i][call.utterances[t].label] += 1
+    rebuilt = tuple(
+        EvalUtterance(i, u.speaker, u.role, u.start, u.end, u.text, by_rebuilt[i].most_common(1)[0][0])
+        for i, u in enumerate(turns)
+    )
+    owner, last = [], 0
+    for c in by_labelled:  # an utterance without words goes with the one before it
+        last = c.most_common(1)[0][0] if c else last
+        owner.append(last)
+    return replace(call, utterances=rebuilt), owner
 
 
 def _call_counts(o: CallOutcome, classes: dict[str, int], prefix: str) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 from app.transcripts.formats import ROLES, Role, Utterance, Word, join_text
@@ -13,6 +14,10 @@ _SENTENCE_END = (".", "?", "!", "。", "？", "！", "…")
 # pipeline would): against 30 s, macro-F1 +0.04 (en) and +0.04 (zh) on the eval set, +0.03 and
 # +0.09 on the held-out SOPs; 3 to 6 s did about as well, one utterance per sentence worse.
 SENTENCE_S = 4.0
+# A period that ends a title, an initial or a dotted abbreviation, not a sentence.
+_ABBREVIATION = re.compile(
+    r"(?i)(?:mr|mrs|ms|dr|prof|sr|jr|st|vs|approx|dept|inc|ltd|corp|fig)\.|[a-z]\.|(?:[a-z]\.){2,}"
+)
 
 
 def build_utterances(
@@ -67,7 +72,15 @@ def _starts_new_turn(
     length = turn_words[-1].end - turn_words[0].start
     if length >= max_len_s:
         return True
-    return length >= sentence_s and turn_words[-1].text.strip().endswith(_SENTENCE_END)
+    return length >= sentence_s and ends_sentence(turn_words[-1].text)
+
+
+def ends_sentence(word: str) -> bool:
+    """True when an ASR word closes a sentence ("done.", "吗？"), not an abbreviation ("Mr.", "U.S.")."""
+    word = word.strip()
+    if not word.endswith(_SENTENCE_END):
+        return False
+    return not (word.endswith(".") and _ABBREVIATION.fullmatch(word))
 
 
 def _to_utterance(

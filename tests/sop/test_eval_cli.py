@@ -182,3 +182,24 @@ def test_held_out_sops_are_neither_shipped_nor_trained_on():
     held_out = {load_sop_file(str(p)).id for p in (HOLDOUT_DIR / "sops").glob("*.yaml")}
     assert len(held_out) >= 4 and not held_out & seen
     assert {c.sop for c in load_eval_set(HOLDOUT_DIR / "calls")} == {p.name for p in (HOLDOUT_DIR / "sops").glob("*.yaml")}
+
+
+def test_eval_sop_as_pipeline_scores_the_utterances_asr_would_have_joined(tiny_set, tmp_path):
+    sop, _labels = tiny_set
+    labels = tmp_path / "close"
+    labels.mkdir()
+    # Two sentences 0.3 s apart: the first is too short (2 s) to end a turn, so ASR words join them.
+    rows = [("alpha one.", "a", 0.0, 2.0), ("bravo two.", "b", 2.3, 7.0), ("charlie three.", "c", 9.0, 14.0)]
+    call = _call("close", [(t, lab) for t, lab, _a, _b in rows], [], [])
+    for u, (_t, _lab, a, b) in zip(call["utterances"], rows):
+        u["start"], u["end"] = a, b
+    (labels / "close.json").write_text(json.dumps(call), "utf-8")
+    base = ["sop", "--sop", str(sop), "--labels", str(labels), "--format", "json", "--n-boot", "0"]
+    as_labelled = json.loads(runner.invoke(eval_app, base).output)
+    result = runner.invoke(eval_app, [*base, "--as-pipeline"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert (as_labelled["as_pipeline"], doc["as_pipeline"]) == (False, True)
+    assert as_labelled["calls"][0]["pred"] == ["a", "b", "c"]
+    assert doc["calls"][0]["pred"] == ["a", "a", "c"]  # one joined utterance, one label
+    assert doc["calls"][0]["gold"] == ["a", "b", "c"]  # scored against the labels as written

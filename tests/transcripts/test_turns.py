@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.transcripts.formats import Word
-from app.transcripts.turns import build_utterances
+from app.transcripts.turns import build_utterances, ends_sentence
 
 ROLES = {"A": "rep", "B": "customer"}
 
@@ -98,3 +98,28 @@ def test_words_out_of_order_are_sorted_by_start() -> None:
 def test_invalid_role_in_mapping_is_rejected() -> None:
     with pytest.raises(ValueError, match="rep, customer or unknown"):
         build_utterances([], roles={"A": "seller"})
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [
+        (" done.", True),
+        ("吗？", True),
+        (" really?!", True),
+        (" Mr.", False),
+        (" Dr.", False),
+        (" U.S.", False),
+        (" e.g.", False),
+        (" J.", False),
+        (" so,", False),
+        (" No.", True),
+    ],
+)
+def test_sentence_ends_skip_abbreviations(word: str, expected: bool) -> None:
+    assert ends_sentence(word) is expected
+
+
+def test_a_title_does_not_cut_a_long_turn() -> None:
+    texts = [" I", " spoke", " with", " your", " colleague", " Mr.", " Chen", " about", " it."]
+    words = [(_w(i, i + 0.9, t), "A") for i, t in enumerate(texts)]
+    assert len(build_utterances(words, roles=ROLES, sentence_s=2.0)) == 1
