@@ -11,7 +11,13 @@ most of its words (app/sop/evaluation.py: as_pipeline; `talktrack eval sop --as-
 language, on both sets (eval set with leave-one-SOP-out weights, held-out SOPs with the shipped
 weights; each language as shipped).
 
+With --imported, the transcripts of other tools instead (turns.split_long_turns): each call as a
+tool that exports whole turns gives it (a speaker's consecutive lines joined), and as labelled; each
+with its utterances of at least --min-s seconds cut at sentence ends (4 s pieces), paired with
+the same source uncut; each labelled utterance scored by the utterance that overlaps it most.
+
 Run:  HF_HUB_OFFLINE=1 .venv/bin/python scripts/sop_turn_granularity.py [--sentence-s 30 8 4 2 0]
+      HF_HUB_OFFLINE=1 .venv/bin/python scripts/sop_turn_granularity.py --imported [--min-s 15 10 6 0]
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ from sop_review_learning import SHIPPED, Corpus, macro, paired
 
 from app.sop.evaluation import EvalCall, as_pipeline, evaluate
 from app.sop.matcher import MatchParams, match_call
+from app.transcripts.formats import ParsedTranscript, Utterance, join_text
+from app.transcripts.turns import split_long_turns
 
 
 def predict(corpus: Corpus, calls: list[EvalCall], weights_for, sentence_s: float | None, embedders) -> dict:
@@ -52,10 +60,57 @@ def predict(corpus: Corpus, calls: list[EvalCall], weights_for, sentence_s: floa
     return out
 
 
+def exported(call: EvalCall, as_turns: bool) -> list[Utterance]:
+    """The call as another tool would export it: as labelled, or each speaker's run of lines joined."""
+    out: list[Utterance] = []
+    for u in call.utterances:
+        if as_turns and out and out[-1].role == u.role:
+            p = out[-1]
+            out[-1] = Utterance(p.index, p.speaker, p.role, p.start, u.end, join_text([p.text, u.text]))
+        else:
+            out.append(Utterance(len(out), u.speaker, u.role, u.start, u.end, u.text))
+    return out
+
+
+def predict_imported(corpus: Corpus, calls: list[EvalCall], weights_for, as_turns: bool, min_s: float,
+                     embedders) -> dict:
+    out = {}
+    for c in calls:
+        prep = corpus.prep(c)
+        params = MatchParams(emission_weights=tuple(float(w) for w in weights_for(c)))
+        parsed = ParsedTranscript(tuple(exported(c, as_turns)), c.language, None, "webvtt")
+        units = split_long_turns(parsed, min_s=min_s).utterances
+        vectors = embedders[c.language].embed([u.text for u in units], kind="query")
+        index = prep.index_for(c.sop, MatchParams())
+        labels = [lab.step_id for lab in match_call(units, index, utterance_vectors=vectors, params=params).labels]
+
+        def overlap(u, x) -> float:
+            return max(0.0, min(u.end, x.end) - max(u.start, x.start)) + (1e-3 if x.role == u.role else 0.0)
+
+        out[c.id] = [labels[max(range(len(units)), key=lambda i, u=u: overlap(u, units[i]))] for u in c.utterances]
+    return out
+
+
+def imported(corpus: Corpus, sets, thresholds: list[float], embedders) -> None:
+    for title, calls, weights_for in sets:
+        for as_turns in (True, False):
+            uncut = predict_imported(corpus, calls, weights_for, as_turns, float("inf"), embedders)
+            cut = {m: predict_imported(corpus, calls, weights_for, as_turns, m, embedders) for m in thresholds}
+            for lang in ("en", "zh"):
+                cs = [c for c in calls if c.language == lang]
+                line = f"{title}, {lang}, exported {'as turns' if as_turns else 'as labelled'}: {macro(cs, uncut):.3f}"
+                for m in thresholds:
+                    d, lo, hi = paired(cs, uncut, cut[m], n=500)
+                    line += f" | cut from {m:g} s {d:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+                print(line, flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sentence-s", type=float, nargs="+", default=[30.0, 8.0, 4.0, 2.0, 0.0])
     parser.add_argument("--reference", type=float, default=30.0, help="the setting each is paired against too")
+    parser.add_argument("--imported", action="store_true", help="other tools' transcripts instead (above)")
+    parser.add_argument("--min-s", type=float, nargs="+", default=[15.0, 10.0, 6.0, 0.0])
     args = parser.parse_args()
     corpus = Corpus.load()
     embedders = {lang: cached_embedder(spec) for lang, (spec, _) in SHIPPED.items()}
@@ -68,6 +123,9 @@ def main() -> None:
         return loso_cache[key]
 
     sets = (("eval set, leave-one-SOP-out", corpus.hand, loso), ("held-out SOPs, shipped", corpus.held, corpus.shipped))
+    if args.imported:
+        imported(corpus, sets, args.min_s, embedders)
+        return
     for title, calls, weights_for in sets:
         labelled = predict(corpus, calls, weights_for, None, embedders)
         reference = predict(corpus, calls, weights_for, args.reference, embedders)

@@ -107,11 +107,13 @@ def _fail(message: str) -> None:
 
 
 def _parse(path: Path) -> tuple[list[Any], str | None]:
-    """The transcript's utterances and language (given in the file, or detected from its text)."""
+    """The transcript's utterances and language (given in the file, or detected from its text); long
+    turns are cut at sentence ends as an upload's are (turns.split_long_turns)."""
     from app.transcripts.formats import parse_transcript  # lazy: keeps `sop validate` light
+    from app.transcripts.turns import split_long_turns
 
     try:
-        parsed = parse_transcript(path.read_bytes(), filename=path.name)
+        parsed = split_long_turns(parse_transcript(path.read_bytes(), filename=path.name))
     except OSError as exc:
         _fail(f"cannot read {path}: {exc}")
     except (ValueError, AppError) as exc:

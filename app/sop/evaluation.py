@@ -16,7 +16,6 @@ Evaluation protocol (bench/bench_match.py prints it with every run):
 from __future__ import annotations
 
 import json
-import re
 import warnings
 from collections import Counter
 from collections.abc import Sequence
@@ -427,9 +426,6 @@ def match_outcomes(
     return out
 
 
-_ZH_WORD = re.compile(r"[\u4e00-\u9fff][^\u4e00-\u9fff\w\s]*|[^\u4e00-\u9fff\s]+")
-
-
 def as_pipeline(call: EvalCall, sentence_s: float) -> tuple[EvalCall, list[int]]:
     """The call with its utterances rebuilt as the pipeline builds them from ASR words.
 
@@ -441,15 +437,14 @@ def as_pipeline(call: EvalCall, sentence_s: float) -> tuple[EvalCall, list[int]]
     labelled utterance, the rebuilt one that holds most of its words.
     """
     from app.transcripts.formats import Word
-    from app.transcripts.turns import build_utterances
+    from app.transcripts.turns import TOKEN, build_utterances
 
     words: list[tuple[Word, str, int]] = []
     for t, u in enumerate(call.utterances):
-        tokens = _ZH_WORD.findall(u.text) if call.language == "zh" else u.text.split()
+        tokens = TOKEN.findall(u.text)
         step = (u.end - u.start) / max(len(tokens), 1)
         for k, tok in enumerate(tokens):
-            text = tok if call.language == "zh" else f" {tok}"
-            words.append((Word(u.start + k * step, u.start + (k + 1) * step, text, 1.0), u.role, t))
+            words.append((Word(u.start + k * step, u.start + (k + 1) * step, tok, 1.0), u.role, t))
     roles = {u.role: u.role for u in call.utterances}
     turns = build_utterances([(w, r) for w, r, _t in words], roles=roles, sentence_s=sentence_s)
     rebuilt_of_word = [i for i, turn in enumerate(turns) for _w in turn.words]

@@ -158,3 +158,26 @@ def test_match_with_stages_holds_a_process_call_to_them_and_refuses_unknown_ones
     assert any("given stages: lead, qualify" in n for n in doc["notes"])
     unknown = runner.invoke(sop_app, [*args, "--stage", "closed"])
     assert unknown.exit_code == 1 and "unknown --stage closed" in unknown.output and "lead, qualify" in unknown.output
+
+
+def test_match_cuts_a_long_turn_of_another_tools_transcript_at_its_sentences(tmp_path):
+    """A text transcript gives whole turns; a turn of 15 s or more is cut at sentence ends as the
+    pipeline cuts ASR words, so a rep who asks the budget and books the meeting in one turn gets both."""
+    sop = tmp_path / "tiny.en.yaml"
+    sop.write_text(TWO_STEPS, encoding="utf-8")
+    transcript = tmp_path / "call.txt"
+    transcript.write_text(
+        "Customer: Thanks for calling back, it has been a busy week over here.\n"
+        "Rep: No problem at all, I appreciate you picking up. Have you set aside a budget for this "
+        "project yet, or is that still being worked out with finance on your side? And shall we book "
+        "a meeting next Tuesday at ten to go through the numbers together with your team?\n",
+        encoding="utf-8",
+    )
+    args = ["match", "--sop", str(sop), "--transcript", str(transcript), "--format", "json", "--embedder", "hashing"]
+    result = runner.invoke(sop_app, args)
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    rep = [u for u in doc["utterances"] if u["role"] == "rep"]
+    assert len(rep) == 2 and rep[1]["text"].startswith("And shall we book a meeting")
+    assert [u["index"] for u in doc["utterances"]] == [0, 1, 2]
+    assert rep[0]["end"] == rep[1]["start"]

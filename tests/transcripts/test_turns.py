@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from app.transcripts.formats import Word
-from app.transcripts.turns import build_utterances, ends_sentence
+from app.transcripts.formats import ParsedTranscript, Utterance, Word
+from app.transcripts.turns import (
+    build_utterances,
+    ends_sentence,
+    split_at_sentences,
+    split_long_turns,
+)
 
 ROLES = {"A": "rep", "B": "customer"}
 
@@ -123,3 +128,46 @@ def test_a_title_does_not_cut_a_long_turn() -> None:
     texts = [" I", " spoke", " with", " your", " colleague", " Mr.", " Chen", " about", " it."]
     words = [(_w(i, i + 0.9, t), "A") for i, t in enumerate(texts)]
     assert len(build_utterances(words, roles=ROLES, sentence_s=2.0)) == 1
+
+
+def _utt(text: str, start: float, end: float, words: tuple[Word, ...] = ()) -> Utterance:
+    return Utterance(3, "A", "rep", start, end, text, words)
+
+
+def test_split_at_sentences_cuts_a_long_turn_where_a_sentence_ends_once_the_piece_is_long_enough():
+    text = "Thanks for the time. I spoke with Mr. Chen about the renewal. So today, three things. Okay?"
+    pieces = split_at_sentences(_utt(text, 10.0, 30.0), sentence_s=6.0)
+    # Times by characters (20 s over 90): "Thanks for the time." ends at 4.4 s, too soon; "renewal."
+    # at 13.6 s ends the first piece; "three things." closes the second after 5.1 s, too soon.
+    assert [p.text for p in pieces] == [
+        "Thanks for the time. I spoke with Mr. Chen about the renewal.",
+        "So today, three things. Okay?",
+    ]
+    assert pieces[0].start == 10.0 and pieces[-1].end == 30.0 and pieces[0].end == pieces[1].start
+    assert " ".join(p.text for p in pieces) == text  # the text as written, nothing lost
+    assert split_at_sentences(_utt("No sentence end here at all", 0.0, 30.0)) == [_utt("No sentence end here at all", 0.0, 30.0)]
+
+
+def test_split_at_sentences_gives_each_piece_its_own_words_and_reads_chinese():
+    text = "您好，我是华信的小王。上次跟您聊过续约的事情。今天想确认一下时间，可以吗？"
+    words = tuple(Word(i * 0.5, i * 0.5 + 0.4, ch, 0.9) for i, ch in enumerate(text))  # 0.5 s a character
+    pieces = split_at_sentences(_utt(text, 0.0, len(text) * 0.5, words), sentence_s=4.0)
+    assert [p.text for p in pieces] == ["您好，我是华信的小王。", "上次跟您聊过续约的事情。", "今天想确认一下时间，可以吗？"]
+    assert sum(len(p.words) for p in pieces) == len(words)
+    assert "".join(w.text for w in pieces[1].words) == pieces[1].text
+
+
+def _parsed(utterances, fmt: str) -> ParsedTranscript:
+    return ParsedTranscript(tuple(utterances), "en", 60.0, fmt)
+
+
+def test_split_long_turns_cuts_other_tools_long_turns_and_reindexes():
+    long_turn = "First we set up. That took a while. Then we tested it all. Then it shipped. Done now."
+    short = Utterance(0, "B", "customer", 0.0, 3.0, "Hi. How are you? Fine.")
+    parsed = _parsed([short, Utterance(1, "A", "rep", 3.0, 23.0, long_turn)], "webvtt")
+    out = split_long_turns(parsed)
+    assert out.utterances[0] == short  # under SPLIT_IMPORTED_S: as written, sentences and all
+    assert len(out.utterances) > 2 and [u.index for u in out.utterances] == list(range(len(out.utterances)))
+    assert {u.speaker for u in out.utterances[1:]} == {"A"}
+    assert split_long_turns(out) == out  # idempotent: an exported call re-imports the same
+    assert split_long_turns(_parsed(parsed.utterances, "talktrack_json")).utterances == parsed.utterances
