@@ -1,4 +1,4 @@
-"""Build utterances (speaker turns) from speaker-labelled ASR words."""
+"""Build utterances (speaker turns) from speaker-labelled ASR words, and cut other tools' long turns alike."""
 
 from __future__ import annotations
 
