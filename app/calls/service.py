@@ -28,7 +28,7 @@ from app.db import utcnow
 from app.errors import Forbidden, PayloadTooLarge, Unprocessable
 from app.transcripts.formats import ParsedTranscript, TranscriptFormatError, parse_transcript
 from app.transcripts.models import UtteranceRow
-from app.transcripts.turns import split_long_turns
+from app.transcripts.turns import normalise_turns
 from app.users import service as users_service
 from app.users.models import Role, TeamRelation, User
 
@@ -272,9 +272,9 @@ def _inspect(staged: storage.StagedFile, meta: CallMeta) -> tuple[str, str, int 
 
 def parse_transcript_bytes(data: bytes, *, filename: str | None = None) -> ParsedTranscript:
     """Parse a transcript, long turns cut at sentence ends as the pipeline cuts ASR words
-    (turns.split_long_turns); format errors become 422 with the parser's message."""
+    (turns.normalise_turns); format errors become 422 with the parser's message."""
     try:
-        return split_long_turns(parse_transcript(data, filename=filename))
+        return normalise_turns(parse_transcript(data, filename=filename))
     except TranscriptFormatError as exc:
         raise InvalidTranscript(str(exc)) from exc
 

@@ -108,12 +108,12 @@ def _fail(message: str) -> None:
 
 def _parse(path: Path) -> tuple[list[Any], str | None]:
     """The transcript's utterances and language (given in the file, or detected from its text); long
-    turns are cut at sentence ends as an upload's are (turns.split_long_turns)."""
+    turns are cut at sentence ends as an upload's are (turns.normalise_turns)."""
     from app.transcripts.formats import parse_transcript  # lazy: keeps `sop validate` light
-    from app.transcripts.turns import split_long_turns
+    from app.transcripts.turns import normalise_turns
 
     try:
-        parsed = split_long_turns(parse_transcript(path.read_bytes(), filename=path.name))
+        parsed = normalise_turns(parse_transcript(path.read_bytes(), filename=path.name))
     except OSError as exc:
         _fail(f"cannot read {path}: {exc}")
     except (ValueError, AppError) as exc:

@@ -105,23 +105,42 @@ def _to_utterance(
 # to +0.05 in each language and set, for calls already cut at each step −0.011 to −0.001; at
 # 10 s and less step-level lines are split too (−0.04 en).
 SPLIT_IMPORTED_S = 15.0
+CUE_FORMATS = ("webvtt", "srt")
 
 
-def split_long_turns(
+def normalise_turns(
     parsed: ParsedTranscript, *, min_s: float = SPLIT_IMPORTED_S
 ) -> ParsedTranscript:
-    """An uploaded transcript with each utterance of at least `min_s` cut as the pipeline cuts ASR
-    words (split_at_sentences). Talktrack's own JSON keeps its utterances: they were built so."""
+    """Another tool's transcript cut as the matcher reads best (Talktrack's own JSON is kept as is).
+
+    Caption cues (WebVTT, SRT) end where the screen filled up, often mid-sentence: a cue that does
+    not end a sentence joins the same speaker's next cue (within build_utterances' pause). Then
+    each utterance of at least `min_s` is cut at sentence ends (split_at_sentences). Measured with
+    `scripts/sop_turn_granularity.py --imported --cues`.
+    """
     if parsed.source_format == "talktrack_json":
         return parsed
+    utterances = list(parsed.utterances)
+    if parsed.source_format in CUE_FORMATS:
+        utterances = _rejoin_cues(utterances)
     pieces = [
-        p
-        for u in parsed.utterances
-        for p in (split_at_sentences(u) if u.end - u.start >= min_s else (u,))
+        p for u in utterances for p in (split_at_sentences(u) if u.end - u.start >= min_s else (u,))
     ]
-    if len(pieces) == len(parsed.utterances):
+    if pieces == list(parsed.utterances):
         return parsed
     return replace(parsed, utterances=tuple(replace(p, index=i) for i, p in enumerate(pieces)))
+
+
+def _rejoin_cues(cues: list[Utterance]) -> list[Utterance]:
+    """Cues joined across mid-sentence cuts: each cue is one 'word' to build_utterances, which ends
+    an utterance at every sentence end (sentence_s 0), a speaker change or a pause."""
+    roles: dict[str, str] = {}
+    for u in cues:
+        roles.setdefault(u.speaker, u.role)
+    joined = build_utterances(
+        [(Word(u.start, u.end, u.text, 1.0), u.speaker) for u in cues], roles=roles, sentence_s=0.0
+    )
+    return [replace(u, words=()) for u in joined]
 
 
 # A CJK character (with the punctuation after it), or a run of anything else up to a space.

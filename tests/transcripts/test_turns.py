@@ -8,8 +8,8 @@ from app.transcripts.formats import ParsedTranscript, Utterance, Word
 from app.transcripts.turns import (
     build_utterances,
     ends_sentence,
+    normalise_turns,
     split_at_sentences,
-    split_long_turns,
 )
 
 ROLES = {"A": "rep", "B": "customer"}
@@ -161,13 +161,37 @@ def _parsed(utterances, fmt: str) -> ParsedTranscript:
     return ParsedTranscript(tuple(utterances), "en", 60.0, fmt)
 
 
-def test_split_long_turns_cuts_other_tools_long_turns_and_reindexes():
+def test_normalise_turns_cuts_other_tools_long_turns_and_reindexes():
     long_turn = "First we set up. That took a while. Then we tested it all. Then it shipped. Done now."
     short = Utterance(0, "B", "customer", 0.0, 3.0, "Hi. How are you? Fine.")
     parsed = _parsed([short, Utterance(1, "A", "rep", 3.0, 23.0, long_turn)], "webvtt")
-    out = split_long_turns(parsed)
+    out = normalise_turns(parsed)
     assert out.utterances[0] == short  # under SPLIT_IMPORTED_S: as written, sentences and all
     assert len(out.utterances) > 2 and [u.index for u in out.utterances] == list(range(len(out.utterances)))
     assert {u.speaker for u in out.utterances[1:]} == {"A"}
-    assert split_long_turns(out) == out  # idempotent: an exported call re-imports the same
-    assert split_long_turns(_parsed(parsed.utterances, "talktrack_json")).utterances == parsed.utterances
+    assert normalise_turns(out) == out  # idempotent: an exported call re-imports the same
+    assert normalise_turns(_parsed(parsed.utterances, "talktrack_json")).utterances == parsed.utterances
+
+
+def test_caption_cues_cut_mid_sentence_rejoin_the_speakers_next_cue():
+    cues = [
+        Utterance(0, "Sam", "rep", 0.0, 1.5, "So the reason I"),
+        Utterance(1, "Sam", "rep", 1.6, 3.5, "called is your renewal."),
+        Utterance(2, "Sam", "rep", 3.6, 5.0, "Does Tuesday work?"),  # after a sentence end: its own
+        Utterance(3, "Ana", "customer", 5.2, 5.6, "Yes, I"),
+        Utterance(4, "Sam", "rep", 5.7, 6.0, "Great"),  # another speaker in between: not joined
+        Utterance(5, "Ana", "customer", 6.1, 7.0, "think so"),
+        Utterance(6, "Ana", "customer", 9.0, 9.5, "maybe"),  # after a 2 s pause: not joined
+    ]
+    for fmt in ("webvtt", "srt"):
+        out = normalise_turns(_parsed(cues, fmt)).utterances
+        assert [(u.speaker, u.role, u.start, u.end, u.text) for u in out] == [
+            ("Sam", "rep", 0.0, 3.5, "So the reason I called is your renewal."),
+            ("Sam", "rep", 3.6, 5.0, "Does Tuesday work?"),
+            ("Ana", "customer", 5.2, 5.6, "Yes, I"),
+            ("Sam", "rep", 5.7, 6.0, "Great"),
+            ("Ana", "customer", 6.1, 7.0, "think so"),
+            ("Ana", "customer", 9.0, 9.5, "maybe"),
+        ]
+        assert [u.index for u in out] == list(range(6))
+    assert normalise_turns(_parsed(cues, "text")).utterances == tuple(cues)  # not captions: as written
