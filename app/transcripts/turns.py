@@ -116,7 +116,7 @@ def normalise_turns(
     Caption cues (WebVTT, SRT) end where the screen filled up, often mid-sentence: a cue that does
     not end a sentence joins the same speaker's next cue (within build_utterances' pause). Then
     each utterance of at least `min_s` is cut at sentence ends (split_at_sentences). Measured with
-    `scripts/sop_turn_granularity.py --imported --cues`.
+    `scripts/sop_turn_granularity.py --imported` and `--cues`.
     """
     if parsed.source_format == "talktrack_json":
         return parsed
