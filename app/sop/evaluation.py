@@ -447,12 +447,14 @@ def as_pipeline(call: EvalCall, sentence_s: float) -> tuple[EvalCall, list[int]]
             words.append((Word(u.start + k * step, u.start + (k + 1) * step, tok, 1.0), u.role, t))
     roles = {u.role: u.role for u in call.utterances}
     turns = build_utterances([(w, r) for w, r, _t in words], roles=roles, sentence_s=sentence_s)
-    rebuilt_of_word = [i for i, turn in enumerate(turns) for _w in turn.words]
+    labelled_of = {id(w): t for w, _r, t in words}  # build_utterances keeps the Word objects
     by_labelled: list[Counter[int]] = [Counter() for _ in call.utterances]
     by_rebuilt: list[Counter[str | None]] = [Counter() for _ in turns]
-    for (_w, _r, t), i in zip(words, rebuilt_of_word, strict=True):
-        by_labelled[t][i] += 1
-        by_rebuilt[i][call.utterances[t].label] += 1
+    for i, turn in enumerate(turns):
+        for w in turn.words:
+            t = labelled_of[id(w)]
+            by_labelled[t][i] += 1
+            by_rebuilt[i][call.utterances[t].label] += 1
     rebuilt = tuple(
         EvalUtterance(i, u.speaker, u.role, u.start, u.end, u.text, by_rebuilt[i].most_common(1)[0][0])
         for i, u in enumerate(turns)

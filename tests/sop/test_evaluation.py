@@ -69,3 +69,15 @@ def test_as_pipeline_reads_chinese_a_character_at_a_time_with_its_punctuation():
     assert [u.text for u in rebuilt.utterances] == ["您好，我是华信的小王。", "想约您下周二过来看看。"]
     assert owner == [0, 1]
     assert [u.text for u in as_pipeline(call, sentence_s=6.0)[0].utterances] == ["您好，我是华信的小王。想约您下周二过来看看。"]
+
+
+def test_as_pipeline_keeps_an_interjection_inside_a_turn_apart():
+    call = _call("en", [
+        ("rep", 0.0, 10.0, "So what we would do first is map your current process and then the gaps.", "reason"),
+        ("customer", 4.0, 5.0, "Right.", None),  # said over the rep's sentence
+    ])
+    rebuilt, owner = as_pipeline(call, sentence_s=4.0)
+    assert [u.role for u in rebuilt.utterances] == ["rep", "customer", "rep"]  # the rep's words, cut by it
+    assert rebuilt.utterances[1].text == "Right." and rebuilt.utterances[1].label is None
+    assert owner[1] == 1 and rebuilt.utterances[owner[0]].role == "rep"
+    assert {u.label for u in rebuilt.utterances if u.role == "rep"} == {"reason"}
