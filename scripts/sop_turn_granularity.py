@@ -69,7 +69,7 @@ def exported(call: EvalCall, as_turns: bool) -> list[Utterance]:
     """The call as another tool would export it: as labelled, or each speaker's run of lines joined."""
     out: list[Utterance] = []
     for u in call.utterances:
-        if as_turns and out and out[-1].role == u.role:
+        if as_turns and out and out[-1].speaker == u.speaker:
             p = out[-1]
             out[-1] = Utterance(p.index, p.speaker, p.role, p.start, u.end, join_text([p.text, u.text]))
         else:

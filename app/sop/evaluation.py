@@ -444,10 +444,10 @@ def as_pipeline(call: EvalCall, sentence_s: float) -> tuple[EvalCall, list[int]]
         tokens = TOKEN.findall(u.text)
         step = (u.end - u.start) / max(len(tokens), 1)
         for k, tok in enumerate(tokens):
-            words.append((Word(u.start + k * step, u.start + (k + 1) * step, tok, 1.0), u.role, t))
-    roles = {u.role: u.role for u in call.utterances}
-    turns = build_utterances([(w, r) for w, r, _t in words], roles=roles, sentence_s=sentence_s)
-    labelled_of = {id(w): t for w, _r, t in words}  # build_utterances keeps the Word objects
+            words.append((Word(u.start + k * step, u.start + (k + 1) * step, tok, 1.0), u.speaker, t))
+    roles = {u.speaker: u.role for u in call.utterances}
+    turns = build_utterances([(w, sp) for w, sp, _t in words], roles=roles, sentence_s=sentence_s)
+    labelled_of = {id(w): t for w, _sp, t in words}  # build_utterances keeps the Word objects
     by_labelled: list[Counter[int]] = [Counter() for _ in call.utterances]
     by_rebuilt: list[Counter[str | None]] = [Counter() for _ in turns]
     for i, turn in enumerate(turns):

@@ -12,7 +12,7 @@ _SENTENCE_END = (".", "?", "!", "。", "？", "！", "…")
 # A turn ends at the first sentence end once it is this long (seconds). ASR joins a speaker's
 # consecutive sentences into one turn, and a turn that spans two SOP steps can carry only one of
 # them. Chosen with scripts/sop_turn_granularity.py (the labelled calls re-segmented as the
-# pipeline would): against 30 s, macro-F1 +0.04 (en) and +0.04 (zh) on the eval set, +0.03 and
+# pipeline would): against 30 s, macro-F1 +0.035 (en) and +0.031 (zh) on the eval set, +0.03 and
 # +0.09 on the held-out SOPs; 3 to 6 s did about as well, one utterance per sentence worse.
 SENTENCE_S = 4.0
 # A period that ends a title, an initial or a dotted abbreviation, not a sentence.
@@ -101,7 +101,7 @@ def _to_utterance(
 
 # An utterance of another tool's transcript this long (seconds) is a speaker's whole turn, as tools
 # that export turns give them. Chosen with `scripts/sop_turn_granularity.py --imported` (the
-# labelled calls exported as turns, or as labelled): for calls exported as turns macro-F1 +0.04
+# labelled calls exported as turns, or as labelled): for calls exported as turns macro-F1 +0.03
 # to +0.05 in each language and set, for calls already cut at each step −0.011 to −0.001; at
 # 10 s and less step-level lines are split too (−0.04 en).
 SPLIT_IMPORTED_S = 15.0
@@ -126,8 +126,6 @@ def normalise_turns(
     pieces = [
         p for u in utterances for p in (split_at_sentences(u) if u.end - u.start >= min_s else (u,))
     ]
-    if pieces == list(parsed.utterances):
-        return parsed
     return replace(parsed, utterances=tuple(replace(p, index=i) for i, p in enumerate(pieces)))
 
 
